@@ -1,1 +1,14 @@
-//! placeholder
+//! Live-chat widget SDK.
+//!
+//! - [`core`]: the pure state machine (no web APIs), tested natively.
+//! - `driver` (wasm only): defines `window.liveChat`, runs effects against the browser.
+//! - `view` (wasm only): renders the core's state into a shadow root.
+extern crate alloc;
+
+pub mod core;
+pub mod i18n;
+
+#[cfg(target_arch = "wasm32")]
+mod driver;
+#[cfg(target_arch = "wasm32")]
+mod view;

@@ -1,0 +1,1 @@
+//! UI strings (filled in by the i18n work).

@@ -1,0 +1,148 @@
+//! init first; loading queues calls; widget switching; config failures.
+mod common;
+
+use common::{config, ConfigAnswer, Harness, WIDGET};
+use livechat_widget::core::{ConfigError, ErrorCode, Lifecycle, Reply};
+use serde_json::json;
+
+#[test]
+fn every_command_before_init_is_an_error() {
+    let mut h = Harness::new();
+    for (name, arg) in [
+        ("auth", Some(json!("a.b.c"))),
+        ("logout", None),
+        ("clear", None),
+        ("show", None),
+        ("hide", None),
+        ("show_launcher", None),
+        ("hide_launcher", None),
+        ("set_theme", Some(json!("dark"))),
+        ("send", Some(json!({"type": "BASIC", "message": "hi"}))),
+        ("send_contextual_data", Some(json!({"metadata": {"a": 1}}))),
+        ("set_language", Some(json!("de-DE"))),
+    ] {
+        assert_eq!(h.call_err(name, arg).code, ErrorCode::NotInitialized, "{name}");
+    }
+    assert_eq!(h.call_err("init", None).code, ErrorCode::InvalidArgument, "first init needs the id");
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Uninitialized);
+}
+
+#[test]
+fn init_answers_once_ready_and_connects() {
+    let mut h = Harness::new();
+    let Reply::Init(r) = h.call_ok("init", Some(json!(WIDGET))) else { panic!() };
+    assert_eq!((r.widget_id.as_str(), r.language.as_str(), r.online), (WIDGET, "en-US", true));
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Ready);
+    assert!(h.widget.connected());
+    assert!(matches!(h.server.received[0], livechat_protocol::ClientFrame::Hello { last_seq: 0, session: None, .. }));
+}
+
+#[test]
+fn calls_made_while_loading_replay_in_order() {
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Hold;
+    let init = h.call("init", Some(json!(WIDGET)));
+    let show = h.call("show", None);
+    let theme = h.call("set_theme", Some(json!("dark")));
+    let hide = h.call("hide", None);
+    assert!(h.replies.is_empty(), "nothing answered before the config arrives");
+    h.deliver_config();
+    let order: Vec<_> = h.replies.iter().map(|(c, _)| *c).collect();
+    assert_eq!(order, vec![init, show, theme, hide]);
+    assert!(h.replies.iter().all(|(_, r)| r.is_ok()));
+    assert!(!h.widget.ui().open, "hide came last");
+    assert_eq!(h.widget.theme(), Some("dark"));
+}
+
+#[test]
+fn init_again_with_the_same_id_succeeds_and_another_id_is_refused() {
+    let mut h = Harness::ready();
+    assert!(matches!(h.call_ok("init", Some(json!(WIDGET))), Reply::Init(_)));
+    assert!(matches!(h.call_ok("init", None), Reply::Init(_)), "later init may omit the id");
+    let e = h.call_err("init", Some(json!("other-widget")));
+    assert_eq!(e.code, ErrorCode::AlreadyInitialized);
+    assert!(e.message.contains("logout or clear"));
+}
+
+#[test]
+fn clear_allows_switching_to_another_widget() {
+    let mut h = Harness::ready();
+    h.call_ok("clear", None);
+    let Reply::Init(r) = h.call_ok("init", Some(json!("other-widget"))) else { panic!() };
+    assert_eq!(r.widget_id, "other-widget");
+    assert_eq!(h.widget.widget_id(), Some("other-widget"));
+}
+
+#[test]
+fn logout_without_auth_is_an_error() {
+    let mut h = Harness::ready();
+    assert_eq!(h.call_err("logout", None).code, ErrorCode::NotAuthenticated);
+}
+
+#[test]
+fn auth_then_logout_resets_to_anonymous() {
+    let mut h = Harness::ready();
+    h.call_ok("send", Some(json!({"type": "BASIC", "message": "hello"})));
+    let Reply::Auth(a) = h.call_ok("auth", Some(json!("eyJh.eyJz.c2ln"))) else { panic!() };
+    assert_eq!(a.customer.subject, "ana@example.com");
+    assert_eq!(h.widget.customer().map(|c| c.subject_type.as_str()), Some("email"));
+    assert!(h.stored().unwrap().customer.is_some());
+    let Reply::Reset(r) = h.call_ok("logout", None) else { panic!() };
+    assert!(r.logged_out);
+    assert!(h.widget.customer().is_none());
+    assert!(h.widget.conversations().is_empty(), "local history is gone");
+    assert!(h.stored().is_none() || h.stored().unwrap().customer.is_none());
+}
+
+#[test]
+fn rejected_auth_keeps_the_visitor() {
+    let mut h = Harness::ready();
+    let e = h.call_err("auth", Some(json!("bad.token.sig")));
+    assert_eq!((e.code, e.reason.as_deref()), (ErrorCode::Rejected, Some("invalid_token")));
+    assert!(h.widget.customer().is_none());
+}
+
+#[test]
+fn unknown_widget_fails_init_and_queued_calls_then_init_can_be_retried() {
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Hold;
+    let init = h.call("init", Some(json!("nope")));
+    let show = h.call("show", None);
+    h.widget.handle_config("nope", Err(ConfigError::UnknownWidget), h.now);
+    h.settle();
+    assert_eq!(h.reply(init).unwrap().unwrap_err().code, ErrorCode::UnknownWidget);
+    assert_eq!(h.reply(show).unwrap().unwrap_err().code, ErrorCode::UnknownWidget);
+    h.config = ConfigAnswer::Ok(config(WIDGET));
+    assert!(matches!(h.call_ok("init", Some(json!(WIDGET))), Reply::Init(_)));
+}
+
+#[test]
+fn cached_config_makes_a_reload_ready_without_the_network() {
+    let mut h = Harness::ready();
+    h.config = ConfigAnswer::Err(ConfigError::Unavailable("offline".into()));
+    h.server.up = false;
+    h.reload();
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Ready);
+    assert!(!h.widget.connected());
+}
+
+#[test]
+fn unknown_theme_is_an_error_naming_the_available_ones() {
+    let mut h = Harness::ready();
+    let e = h.call_err("set_theme", Some(json!("neon")));
+    assert_eq!(e.code, ErrorCode::UnknownTheme);
+    assert!(e.message.contains("dark"));
+    assert!(matches!(h.call_ok("set_theme", Some(json!("default"))), Reply::Theme(_)));
+    assert_eq!(h.widget.theme(), None);
+}
+
+#[test]
+fn visibility_commands_follow_the_spec() {
+    let mut h = Harness::ready();
+    let ui = |r: Reply| match r { Reply::Ui(u) => (u.open, u.launcher), other => panic!("{other:?}") };
+    assert_eq!(ui(h.call_ok("show", None)), (true, true));
+    assert_eq!(ui(h.call_ok("hide", None)), (false, true), "hide keeps the launcher");
+    assert_eq!(ui(h.call_ok("show", None)), (true, true));
+    assert_eq!(ui(h.call_ok("hide_launcher", None)), (false, false), "hide_launcher collapses too");
+    assert_eq!(ui(h.call_ok("show_launcher", None)), (false, true), "show_launcher does not expand");
+}

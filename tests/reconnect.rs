@@ -1,0 +1,66 @@
+//! Backoff with jitter and a cap, heartbeats, immediate retry on wake.
+mod common;
+
+use common::{FakeServer, Harness, MemoryStore, WIDGET};
+use livechat_protocol::ClientFrame;
+use livechat_widget::core::connection::{BACKOFF_CAP_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS};
+use serde_json::json;
+
+#[test]
+fn backoff_grows_with_jitter_and_stays_under_the_cap() {
+    let mut h = Harness::ready();
+    h.server.up = false;
+    h.drop_connection();
+    h.advance(10 * 60_000);
+    let gaps: Vec<u64> = h.open_times.windows(2).skip(1).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() > 10, "kept retrying: {gaps:?}");
+    assert!(gaps.iter().all(|g| *g <= BACKOFF_CAP_MS), "capped: {gaps:?}");
+    assert!(gaps.iter().all(|g| *g >= 250), "never a tight loop: {gaps:?}");
+    assert!(gaps[5] > gaps[0], "grows: {gaps:?}");
+    h.server.up = true;
+    h.advance(BACKOFF_CAP_MS);
+    assert!(h.widget.connected(), "recovers");
+}
+
+#[test]
+fn many_clients_spread_their_reconnects() {
+    let mut first_retry = Vec::new();
+    for seed in 0..200u64 {
+        let mut h = Harness::with(MemoryStore::default(), FakeServer::new());
+        h.widget = livechat_widget::core::Widget::new(seed.wrapping_mul(0x9E37_79B9), vec![]);
+        h.call_ok("init", Some(json!(WIDGET)));
+        h.server.up = false;
+        h.drop_connection();
+        let before = h.open_times.len();
+        h.advance(BACKOFF_CAP_MS);
+        first_retry.push(h.open_times[before] - common::T0);
+    }
+    first_retry.sort_unstable();
+    let spread = first_retry.last().unwrap() - first_retry.first().unwrap();
+    assert!(spread >= 150, "jitter spreads the first retry: {spread} ms");
+}
+
+#[test]
+fn a_silent_socket_is_detected_by_the_heartbeat_and_replaced() {
+    let mut h = Harness::ready();
+    h.server.silent = true;
+    let opens = h.opens;
+    h.advance(HEARTBEAT_INTERVAL_MS + HEARTBEAT_TIMEOUT_MS + 1);
+    assert!(h.server.received.iter().any(|f| matches!(f, ClientFrame::Ping { .. })));
+    h.server.silent = false;
+    h.advance(BACKOFF_CAP_MS);
+    assert!(h.opens > opens, "a new socket was opened");
+    assert!(h.widget.connected());
+}
+
+#[test]
+fn waking_up_retries_at_once() {
+    let mut h = Harness::ready();
+    h.server.up = false;
+    h.drop_connection();
+    h.advance(20_000);
+    h.server.up = true;
+    h.widget.handle_wake(h.now);
+    h.settle();
+    assert!(h.widget.connected());
+}
