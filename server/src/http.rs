@@ -1,0 +1,289 @@
+//! Plain HTTP endpoints: health, widget config (with CORS), attachments, static files, demo JWT.
+
+use std::path::{Component, Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use livechat_protocol::{error_code, HttpError};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::util::{now_ms, random_id};
+use crate::App;
+
+/// A JSON error response.
+pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = HttpError { code: code.to_string(), message: message.to_string() };
+    let mut r = (status, axum::Json(body)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A JSON success response.
+pub fn json_response<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
+    let mut r = (status, axum::Json(body)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn origin(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+}
+
+fn allow_origin(r: &mut Response, origin: &str) {
+    if let Ok(v) = HeaderValue::from_str(origin) {
+        r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+    }
+    r.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
+}
+
+/// `GET /healthz`.
+pub async fn healthz() -> Response {
+    json_response(StatusCode::OK, &json!({"ok": true}))
+}
+
+/// `GET /v1/widgets/{id}/config`.
+pub async fn widget_config(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let o = origin(&headers);
+    let Some(w) = app.config.widget(&id) else {
+        let mut r = error(StatusCode::NOT_FOUND, error_code::UNKNOWN_WIDGET, "unknown widget");
+        if let Some(o) = o {
+            allow_origin(&mut r, o);
+        }
+        return r;
+    };
+    if let Some(o) = o {
+        if !w.origin_allowed(o) {
+            return error(StatusCode::FORBIDDEN, error_code::ORIGIN_NOT_ALLOWED, "origin not allowed for this widget");
+        }
+    }
+    let mut r = json_response(StatusCode::OK, &w.public_config(app.online(w)));
+    if let Some(o) = o {
+        allow_origin(&mut r, o);
+    }
+    r
+}
+
+/// `OPTIONS /v1/widgets/{id}/config` (CORS preflight).
+pub async fn widget_config_preflight(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    preflight_for(&app, Some(&id), &headers, "GET, OPTIONS")
+}
+
+fn preflight_for(app: &App, widget: Option<&str>, headers: &HeaderMap, methods: &'static str) -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    if let Some(o) = origin(headers) {
+        let ok = match widget.and_then(|id| app.config.widget(id)) {
+            Some(w) => w.origin_allowed(o),
+            None => app.config.widgets.iter().any(|w| w.origin_allowed(o)),
+        };
+        if ok {
+            allow_origin(&mut r, o);
+            let h = r.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        }
+    }
+    r
+}
+
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            encoded.push(b as char);
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// `GET /v1/attachments/{id}`: always a download, never rendered inline.
+pub async fn attachment(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return error(StatusCode::NOT_FOUND, "not_found", "unknown attachment");
+    }
+    let lookup = id.clone();
+    let rec = match app.blocking(move |app| app.store.attachment(&lookup)).await {
+        Ok(Some(r)) => r,
+        Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", "unknown attachment"),
+        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL, "internal error"),
+    };
+    let Some(file) = rec.file else { return error(StatusCode::NOT_FOUND, "not_found", "attachment is an external link") };
+    let bytes = match tokio::fs::read(app.attachments_dir().join(file)).await {
+        Ok(b) => b,
+        Err(_) => return error(StatusCode::NOT_FOUND, "not_found", "attachment missing"),
+    };
+    let mut r = Response::new(Body::from(bytes));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&rec.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&rec.file_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r
+}
+
+#[derive(Deserialize)]
+struct MintRequest {
+    sub: String,
+    stp: String,
+    #[serde(default)]
+    widget_id: Option<String>,
+}
+
+/// `POST /demo/jwt` (only with `demo_jwt_mint = true`): `{sub, stp, widget_id?}` → `{jwt}`.
+pub async fn demo_jwt(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    if !app.config.demo_jwt_mint {
+        return error(StatusCode::NOT_FOUND, "not_found", "not found");
+    }
+    let Ok(m) = serde_json::from_slice::<MintRequest>(&body) else {
+        return error(StatusCode::BAD_REQUEST, "bad_request", "body must be {\"sub\": …, \"stp\": …}");
+    };
+    let w = match &m.widget_id {
+        Some(id) => app.config.widget(id),
+        None => app.config.widgets.first(),
+    };
+    let Some(w) = w else { return error(StatusCode::NOT_FOUND, error_code::UNKNOWN_WIDGET, "unknown widget") };
+    let Some(key) = w.secret_keys.first() else {
+        return error(StatusCode::CONFLICT, "no_key", "the widget has no secret key");
+    };
+    let o = origin(&headers);
+    if let Some(o) = o {
+        if !w.origin_allowed(o) {
+            return error(StatusCode::FORBIDDEN, error_code::ORIGIN_NOT_ALLOWED, "origin not allowed for this widget");
+        }
+    }
+    let now = now_ms() / 1000;
+    let claims = json!({
+        "jti": random_id(), "sub": m.sub, "stp": m.stp, "iss": w.id, "iat": now, "exp": now + 300, "ski": key.ski,
+    });
+    let jwt = crate::jwt::sign_hs256(&json!({"alg": "HS256", "typ": "JWT"}), &claims, &key.bytes().unwrap_or_default());
+    let mut r = json_response(StatusCode::OK, &json!({ "jwt": jwt }));
+    if let Some(o) = o {
+        allow_origin(&mut r, o);
+    }
+    r
+}
+
+/// `OPTIONS /demo/jwt`.
+pub async fn demo_jwt_preflight(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    preflight_for(&app, None, &headers, "POST, OPTIONS")
+}
+
+/// MIME type for static files.
+pub fn static_mime(path: &FsPath) -> &'static str {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "wasm" => "application/wasm",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Maps a URL path to a file under `root`, refusing anything that could leave it.
+pub fn resolve_static(root: &FsPath, url_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(url_path)?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return None;
+    }
+    let mut p = root.to_path_buf();
+    for comp in FsPath::new(decoded.trim_start_matches('/')).components() {
+        match comp {
+            Component::Normal(c) => p.push(c),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(p)
+}
+
+/// Fallback: static files from `--static-dir` (GET/HEAD), JSON 404 otherwise.
+pub async fn static_files(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
+    let not_found = || error(StatusCode::NOT_FOUND, "not_found", "not found");
+    let Some(root) = &app.static_dir else { return not_found() };
+    if method != Method::GET && method != Method::HEAD {
+        return error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed");
+    }
+    let Some(mut path) = resolve_static(root, uri.path()) else { return not_found() };
+    if tokio::fs::metadata(&path).await.map(|m| m.is_dir()).unwrap_or(false) {
+        path.push("index.html");
+    }
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => {
+            let mut r = Response::new(if method == Method::HEAD { Body::empty() } else { Body::from(bytes) });
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(static_mime(&path)));
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Err(_) => not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn static_paths_cannot_escape() {
+        let root = FsPath::new("/srv/www");
+        assert_eq!(resolve_static(root, "/"), Some(PathBuf::from("/srv/www")));
+        assert_eq!(resolve_static(root, "/a/b.js"), Some(PathBuf::from("/srv/www/a/b.js")));
+        assert_eq!(resolve_static(root, "/../etc/passwd"), None);
+        assert_eq!(resolve_static(root, "/a/%2e%2e/%2e%2e/etc"), None);
+        assert_eq!(resolve_static(root, "/a\\..\\b"), None);
+        assert_eq!(static_mime(FsPath::new("x.wasm")), "application/wasm");
+    }
+
+    #[test]
+    fn disposition_is_quoted_safely() {
+        let d = content_disposition("a\"b\r\n.txt");
+        assert!(d.starts_with("attachment; filename=\"a_b__.txt\""));
+    }
+}

@@ -1,0 +1,558 @@
+//! The visitor websocket, `GET /v1/ws`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::Response;
+use futures::SinkExt;
+use livechat_protocol::{error_code, ClientFrame, Customer, Event, MultiThreadStrategy, OutgoingBody, Seq, ServerFrame, PROTOCOL_VERSION};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+
+use crate::hub::Outbound;
+use crate::store::{AuthRequest, ContextRequest, Principal, SendOutcome, SendRequest, StoreError};
+use crate::util::{now_ms, random_id, sha256_hex};
+use crate::{http, jwt, validate, App};
+
+/// Upgrade handler. An `Origin` that no widget allows is refused here; the widget-specific
+/// check happens at `hello`. Requests without `Origin` (non-browser clients) are accepted.
+pub async fn ws_handler(State(app): State<Arc<App>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
+    if let Some(o) = &origin {
+        if !app.config.widgets.iter().any(|w| w.origin_allowed(o)) {
+            return http::error(StatusCode::FORBIDDEN, error_code::ORIGIN_NOT_ALLOWED, "origin not allowed");
+        }
+    }
+    let l = &app.config.limits;
+    ws.read_buffer_size(l.ws_read_buffer_bytes)
+        .write_buffer_size(l.ws_write_buffer_bytes)
+        .max_message_size(l.frame_max_bytes)
+        .max_frame_size(l.frame_max_bytes)
+        .on_upgrade(move |socket| async move {
+            let conn = Conn::new(app, origin);
+            conn.run(socket).await
+        })
+}
+
+/// Per-connection token bucket.
+struct Bucket {
+    tokens: f64,
+    last: Instant,
+    rate: f64,
+    burst: f64,
+}
+
+impl Bucket {
+    fn take(&mut self) -> Result<(), u64> {
+        let now = Instant::now();
+        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err((((1.0 - self.tokens) / self.rate) * 1000.0).ceil().max(1.0) as u64)
+        }
+    }
+}
+
+enum Flow {
+    Continue,
+    Close(u16, &'static str),
+}
+
+struct Conn {
+    app: Arc<App>,
+    id: u64,
+    origin: Option<String>,
+    widget: Option<usize>,
+    principal: Option<Principal>,
+    session_hash: Option<String>,
+    rx: Option<mpsc::Receiver<Outbound>>,
+    bucket: Bucket,
+}
+
+#[derive(Deserialize)]
+struct ReqOnly {
+    req: Option<String>,
+}
+
+fn req_of(text: &str) -> Option<String> {
+    if text.len() > 64 * 1024 {
+        return None;
+    }
+    serde_json::from_str::<ReqOnly>(text).ok().and_then(|r| r.req)
+}
+
+fn error_frame(req: Option<String>, code: &str, message: impl Into<String>) -> ServerFrame {
+    ServerFrame::Error { req, code: code.to_string(), message: message.into(), retry_after_ms: None }
+}
+
+fn store_error(req: &str, e: StoreError) -> ServerFrame {
+    let req = Some(req.to_string());
+    match e {
+        StoreError::Conflict => error_frame(req, error_code::IDEMPOTENCY_CONFLICT, "this req was already used with a different body"),
+        StoreError::UnknownThread => error_frame(req, error_code::UNKNOWN_THREAD, "unknown thread"),
+        StoreError::ThreadClosed => error_frame(req, error_code::THREAD_CLOSED, "the thread is not open"),
+        StoreError::JtiReplayed => error_frame(req, error_code::INVALID_TOKEN, "jti was already used (tokens are single-use)"),
+        StoreError::Internal(m) => {
+            eprintln!("internal error: {m}");
+            error_frame(req, error_code::INTERNAL, "internal error")
+        }
+    }
+}
+
+async fn recv_opt(rx: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
+    match rx {
+        Some(r) => r.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(s) => socket.send(WsMessage::Text(s.into())).await.is_ok(),
+        Err(_) => false,
+    }
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+}
+
+impl Conn {
+    fn new(app: Arc<App>, origin: Option<String>) -> Conn {
+        let l = &app.config.limits;
+        let bucket = Bucket { tokens: l.rate_limit_burst, last: Instant::now(), rate: l.rate_limit_per_sec, burst: l.rate_limit_burst };
+        Conn { id: app.conn_id(), app, origin, widget: None, principal: None, session_hash: None, rx: None, bucket }
+    }
+
+    async fn run(mut self, mut socket: WebSocket) {
+        let mut shutdown = self.app.shutdown.clone();
+        let idle_secs = self.app.config.limits.ws_idle_timeout_secs;
+        let idle = if idle_secs == 0 { Duration::from_secs(100 * 365 * 24 * 3600) } else { Duration::from_secs(idle_secs) };
+        let sleep = tokio::time::sleep(idle);
+        tokio::pin!(sleep);
+        loop {
+            tokio::select! {
+                _ = shutdown.changed() => {
+                    close(&mut socket, 1001, "server shutting down").await;
+                    break;
+                }
+                out = recv_opt(&mut self.rx) => match out {
+                    Some(o) => {
+                        let current = self.principal.as_ref().map(|p| p.id.as_str());
+                        if current == Some(&*o.principal) && socket.send(WsMessage::Text(o.text)).await.is_err() {
+                            break;
+                        }
+                    }
+                    None => {
+                        close(&mut socket, 1013, "too slow; reconnect and resume").await;
+                        break;
+                    }
+                },
+                msg = socket.recv() => {
+                    sleep.as_mut().reset(tokio::time::Instant::now() + idle);
+                    match msg {
+                        None | Some(Ok(WsMessage::Close(_))) => break,
+                        Some(Err(e)) => {
+                            let s = e.to_string();
+                            if s.contains("too long") || s.contains("Space limit") || s.contains("Capacity") {
+                                let limit = self.app.config.limits.frame_max_bytes;
+                                let f = error_frame(None, error_code::FRAME_TOO_LARGE, format!("frame larger than {limit} bytes"));
+                                send_frame(&mut socket, &f).await;
+                                close(&mut socket, 1009, "frame too large").await;
+                            }
+                            break;
+                        }
+                        Some(Ok(WsMessage::Text(t))) => match self.handle_text(&mut socket, t.as_str()).await {
+                            Flow::Continue => {}
+                            Flow::Close(code, reason) => {
+                                close(&mut socket, code, reason).await;
+                                break;
+                            }
+                        },
+                        Some(Ok(WsMessage::Binary(_))) => {
+                            let f = error_frame(None, error_code::MALFORMED_FRAME, "binary frames are not supported; send JSON text");
+                            if !send_frame(&mut socket, &f).await { break; }
+                        }
+                        Some(Ok(_)) => {}
+                    }
+                }
+                _ = &mut sleep => {
+                    close(&mut socket, 1000, "idle").await;
+                    break;
+                }
+            }
+        }
+        if let Some(p) = &self.principal {
+            self.app.hub.unregister(self.id, &p.id);
+        }
+    }
+
+    async fn handle_text(&mut self, socket: &mut WebSocket, text: &str) -> Flow {
+        if let Err(retry) = self.bucket.take() {
+            let f = ServerFrame::Error {
+                req: req_of(text),
+                code: error_code::RATE_LIMITED.into(),
+                message: "too many frames; slow down".into(),
+                retry_after_ms: Some(retry),
+            };
+            return self.reply(socket, &f).await;
+        }
+        let frame: ClientFrame = match serde_json::from_str(text) {
+            Ok(f) => f,
+            Err(e) => {
+                let mut msg = e.to_string();
+                msg.truncate(200);
+                let f = error_frame(req_of(text), error_code::MALFORMED_FRAME, format!("malformed frame: {msg}"));
+                return self.reply(socket, &f).await;
+            }
+        };
+        if self.principal.is_none() {
+            return match frame {
+                ClientFrame::Hello { protocol, widget_id, session, last_seq } => {
+                    self.hello(socket, protocol, widget_id, session, last_seq).await
+                }
+                _ => {
+                    let f = error_frame(None, error_code::BAD_HELLO, "the first frame must be hello");
+                    send_frame(socket, &f).await;
+                    Flow::Close(1008, "hello required")
+                }
+            };
+        }
+        match frame {
+            ClientFrame::Hello { .. } => {
+                let f = error_frame(None, error_code::BAD_HELLO, "hello was already received on this socket");
+                self.reply(socket, &f).await
+            }
+            ClientFrame::Ping { nonce } => self.reply(socket, &ServerFrame::Pong { nonce }).await,
+            ClientFrame::Send { req, thread_id, body } => self.send(socket, req, thread_id, body).await,
+            ClientFrame::ContextualData { req, metadata, strategy } => self.contextual(socket, req, metadata, strategy).await,
+            ClientFrame::Auth { req, jwt } => self.auth(socket, req, jwt).await,
+            ClientFrame::Logout { req } => self.logout(socket, req).await,
+        }
+    }
+
+    async fn reply(&self, socket: &mut WebSocket, f: &ServerFrame) -> Flow {
+        if send_frame(socket, f).await {
+            Flow::Continue
+        } else {
+            Flow::Close(1011, "send failed")
+        }
+    }
+
+    fn widget(&self) -> &crate::config::WidgetSettings {
+        &self.app.config.widgets[self.widget.unwrap_or(0)]
+    }
+
+    fn valid_req(req: &str) -> Result<(), ServerFrame> {
+        if req.is_empty() || req.len() > 128 {
+            return Err(error_frame(Some(req.chars().take(128).collect()), error_code::INVALID_MESSAGE, "req must be 1 to 128 bytes"));
+        }
+        Ok(())
+    }
+
+    async fn hello(&mut self, socket: &mut WebSocket, protocol: u32, widget_id: String, session: Option<String>, last_seq: Seq) -> Flow {
+        if protocol != PROTOCOL_VERSION {
+            let f = error_frame(None, error_code::BAD_HELLO, format!("unsupported protocol {protocol}; this server speaks {PROTOCOL_VERSION}"));
+            send_frame(socket, &f).await;
+            return Flow::Close(1002, "unsupported protocol");
+        }
+        let Some(widx) = self.app.config.widgets.iter().position(|w| w.id == widget_id) else {
+            send_frame(socket, &error_frame(None, error_code::UNKNOWN_WIDGET, "unknown widget")).await;
+            return Flow::Close(1008, "unknown widget");
+        };
+        if let Some(o) = &self.origin {
+            if !self.app.config.widgets[widx].origin_allowed(o) {
+                let f = error_frame(None, error_code::ORIGIN_NOT_ALLOWED, "this origin may not use this widget");
+                send_frame(socket, &f).await;
+                return Flow::Close(1008, "origin not allowed");
+            }
+        }
+        let (tx, rx) = mpsc::channel(self.app.config.limits.ws_outbound_queue.max(16));
+        let conn = self.id;
+        let result = self
+            .app
+            .blocking(move |app| {
+                let w = &app.config.widgets[widx];
+                let now = now_ms();
+                let idle_ms = app.config.limits.session_idle_timeout_secs.saturating_mul(1000);
+                let mut found = None;
+                if let Some(token) = session.filter(|s| !s.is_empty() && s.len() <= 256) {
+                    let hash = sha256_hex(token.as_bytes());
+                    if let Some(p) = app.store.resolve_session(&hash, &w.id, now, idle_ms)? {
+                        found = Some((p, token, hash));
+                    }
+                }
+                let (principal, token, hash, fresh) = match found {
+                    Some((p, t, h)) => (p, t, h, false),
+                    None => {
+                        let token = random_id();
+                        let hash = sha256_hex(token.as_bytes());
+                        (app.store.create_visitor(&w.id, &hash, now)?, token, hash, true)
+                    }
+                };
+                let _g = app.write_guard();
+                app.hub.register(conn, &principal.id, &w.id, tx);
+                let replay = (|| -> crate::store::StoreResult<Result<crate::store::Snapshot, Vec<(Seq, Event)>>> {
+                    let head = app.store.head(&principal.id)?;
+                    let resumed = !fresh && last_seq <= head && (last_seq > 0 || head == 0);
+                    if resumed {
+                        Ok(Err(app.store.events_after(&principal.id, last_seq)?))
+                    } else {
+                        Ok(Ok(app.store.snapshot(&principal.id, app.config.limits.sync_messages_per_thread)?))
+                    }
+                })();
+                if replay.is_err() {
+                    app.hub.unregister(conn, &principal.id);
+                }
+                Ok((principal, token, hash, replay?))
+            })
+            .await;
+        let (principal, token, hash, replay) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                send_frame(socket, &store_error("", e)).await;
+                return Flow::Close(1011, "internal error");
+            }
+        };
+        self.widget = Some(widx);
+        let online = self.app.online(&self.app.config.widgets[widx]);
+        let welcome = ServerFrame::Welcome {
+            protocol: PROTOCOL_VERSION,
+            session: token,
+            customer: principal.customer.clone(),
+            resumed: replay.is_err(),
+            online,
+        };
+        self.principal = Some(principal);
+        self.session_hash = Some(hash);
+        self.rx = Some(rx);
+        if !send_frame(socket, &welcome).await {
+            return Flow::Close(1011, "send failed");
+        }
+        match replay {
+            Err(events) => {
+                for (seq, mut event) in events {
+                    // Availability is state: replay it with today's value.
+                    if let Event::Availability { online: o } = &mut event {
+                        *o = online;
+                    }
+                    let s = serde_json::to_string(&ServerFrame::Event { seq, event }).unwrap_or_default();
+                    if socket.feed(WsMessage::Text(s.into())).await.is_err() {
+                        return Flow::Close(1011, "send failed");
+                    }
+                }
+                if socket.flush().await.is_err() {
+                    return Flow::Close(1011, "send failed");
+                }
+            }
+            Ok(snap) => {
+                let f = ServerFrame::Sync {
+                    last_seq: snap.last_seq,
+                    threads: snap.threads,
+                    pending_metadata: if snap.pending.is_empty() { None } else { Some(snap.pending) },
+                };
+                if !send_frame(socket, &f).await {
+                    return Flow::Close(1011, "send failed");
+                }
+            }
+        }
+        Flow::Continue
+    }
+
+    async fn send(&mut self, socket: &mut WebSocket, req: String, thread_id: Option<String>, body: OutgoingBody) -> Flow {
+        if let Err(f) = Self::valid_req(&req) {
+            return self.reply(socket, &f).await;
+        }
+        let widx = self.widget.unwrap_or(0);
+        let principal_id = self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+        let r = req.clone();
+        let result = self
+            .app
+            .blocking(move |app| {
+                let w = &app.config.widgets[widx];
+                let body_hash = sha256_hex(&serde_json::to_vec(&(&thread_id, &body)).unwrap_or_default());
+                let content = match validate::prepare_body(body, w, &app.config.limits, &app.attachments_dir()) {
+                    Ok(c) => c,
+                    Err(rej) => return Ok(Err(rej)),
+                };
+                let file = content.attachment.as_ref().and_then(|a| a.file.clone());
+                let sreq = SendRequest {
+                    widget_id: w.id.clone(),
+                    principal_id,
+                    req: r,
+                    body_hash,
+                    thread_id,
+                    content,
+                    now: now_ms(),
+                };
+                let outcome = {
+                    let _g = app.write_guard();
+                    let out = app.store.send_message(sreq);
+                    if let Ok(SendOutcome::Stored { effects, .. }) = &out {
+                        app.hub.publish(effects);
+                    }
+                    out
+                };
+                if !matches!(outcome, Ok(SendOutcome::Stored { .. })) {
+                    if let Some(f) = file {
+                        let _ = std::fs::remove_file(app.attachments_dir().join(f));
+                    }
+                }
+                Ok(Ok(outcome?))
+            })
+            .await;
+        let (frame, stored) = match result {
+            Ok(Ok(SendOutcome::Stored { message, .. })) => {
+                let t = message.thread_id.clone();
+                (ServerFrame::Ack { req, message }, Some(t))
+            }
+            Ok(Ok(SendOutcome::Duplicate { message })) => (ServerFrame::Ack { req, message }, None),
+            Ok(Err(rej)) => (error_frame(Some(req), rej.code, rej.message), None),
+            Err(e) => (store_error(&req, e), None),
+        };
+        if let (Some(thread_id), Some(auto)) = (stored, self.app.config.auto_reply.clone()) {
+            let app = self.app.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(auto.delay_ms)).await;
+                if app.hub.agent_count() > 0 {
+                    return;
+                }
+                let _ = app
+                    .blocking(move |app| {
+                        app.commit(|s| s.agent_reply(&thread_id, &auto.agent_name, &auto.text, now_ms()))
+                    })
+                    .await;
+            });
+        }
+        self.reply(socket, &frame).await
+    }
+
+    async fn contextual(
+        &mut self,
+        socket: &mut WebSocket,
+        req: String,
+        metadata: std::collections::BTreeMap<String, livechat_protocol::Json>,
+        strategy: MultiThreadStrategy,
+    ) -> Flow {
+        if let Err(f) = Self::valid_req(&req) {
+            return self.reply(socket, &f).await;
+        }
+        if let Err(rej) = validate::check_metadata(&metadata, &self.app.config.limits) {
+            return self.reply(socket, &error_frame(Some(req), rej.code, rej.message)).await;
+        }
+        let w = self.widget();
+        let creq = ContextRequest {
+            widget_id: w.id.clone(),
+            multi_thread: w.multi_thread,
+            principal_id: self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+            req: req.clone(),
+            body_hash: sha256_hex(&serde_json::to_vec(&(&metadata, strategy)).unwrap_or_default()),
+            metadata,
+            strategy,
+            now: now_ms(),
+        };
+        let result = self
+            .app
+            .blocking(move |app| {
+                app.commit(|s| {
+                    let (res, fx, _dup) = s.contextual_data(creq)?;
+                    Ok((res, fx))
+                })
+            })
+            .await;
+        let frame = match result {
+            Ok(r) => ServerFrame::ContextAck { req, thread_ids: r.thread_ids, queued: r.queued },
+            Err(e) => store_error(&req, e),
+        };
+        self.reply(socket, &frame).await
+    }
+
+    async fn auth(&mut self, socket: &mut WebSocket, req: String, token: String) -> Flow {
+        if let Err(f) = Self::valid_req(&req) {
+            return self.reply(socket, &f).await;
+        }
+        let now = now_ms();
+        let w = self.widget();
+        let verified = match jwt::verify(&token, w, now / 1000) {
+            Ok(v) => v,
+            Err(rule) => {
+                return self.reply(socket, &error_frame(Some(req), error_code::INVALID_TOKEN, format!("invalid token: {rule}"))).await;
+            }
+        };
+        let Some(from) = self.principal.clone() else { return Flow::Close(1011, "no principal") };
+        let new_token = random_id();
+        let areq = AuthRequest {
+            widget_id: w.id.clone(),
+            multi_thread: w.multi_thread,
+            from: from.clone(),
+            old_token_hash: self.session_hash.clone(),
+            new_token_hash: sha256_hex(new_token.as_bytes()),
+            customer: Customer { subject: verified.subject, subject_type: verified.subject_type },
+            jti: verified.jti,
+            jti_exp_ms: verified.exp.saturating_mul(1000),
+            recent_messages: self.app.config.limits.sync_messages_per_thread,
+            now,
+        };
+        let conn = self.id;
+        let result = self
+            .app
+            .blocking(move |app| {
+                let _g = app.write_guard();
+                let (p, fx) = app.store.authenticate(areq)?;
+                app.hub.publish(&fx);
+                let moved = app.hub.move_conn(conn, &from.id, &p.id, &p.widget_id);
+                let snap = app.store.snapshot(&p.id, app.config.limits.sync_messages_per_thread)?;
+                Ok((p, snap, moved))
+            })
+            .await;
+        let (principal, snap, moved) = match result {
+            Ok(r) => r,
+            Err(e) => return self.reply(socket, &store_error(&req, e)).await,
+        };
+        let customer = principal.customer.clone().unwrap_or(Customer { subject: String::new(), subject_type: String::new() });
+        self.principal = Some(principal);
+        self.session_hash = Some(sha256_hex(new_token.as_bytes()));
+        if !moved {
+            // The socket had been dropped for being slow: the client reconnects with the new session.
+            self.rx = None;
+        }
+        let ok = ServerFrame::AuthOk { req, customer, session: new_token };
+        if !send_frame(socket, &ok).await {
+            return Flow::Close(1011, "send failed");
+        }
+        let sync = ServerFrame::Sync {
+            last_seq: snap.last_seq,
+            threads: snap.threads,
+            pending_metadata: if snap.pending.is_empty() { None } else { Some(snap.pending) },
+        };
+        if !send_frame(socket, &sync).await {
+            return Flow::Close(1011, "send failed");
+        }
+        if !moved {
+            return Flow::Close(1013, "too slow; reconnect and resume");
+        }
+        Flow::Continue
+    }
+
+    async fn logout(&mut self, socket: &mut WebSocket, req: String) -> Flow {
+        let authenticated = self.principal.as_ref().is_some_and(|p| p.customer.is_some());
+        if !authenticated {
+            return self.reply(socket, &error_frame(Some(req), error_code::NOT_AUTHENTICATED, "not authenticated")).await;
+        }
+        let Some(hash) = self.session_hash.clone() else { return Flow::Close(1011, "no session") };
+        let result = self.app.blocking(move |app| app.store.end_session(&hash)).await;
+        match result {
+            Ok(()) => {
+                send_frame(socket, &ServerFrame::LoggedOut { req }).await;
+                Flow::Close(1000, "logged out")
+            }
+            Err(e) => self.reply(socket, &store_error(&req, e)).await,
+        }
+    }
+}
