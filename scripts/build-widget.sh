@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Builds the release widget (wasm + JS glue + loader) into dist/widget/ and the demo page
+# into dist/. Release profile: opt-level z, LTO, one codegen unit, panic=abort; then
+# wasm-opt -Oz from npm's binaryen. Prints the bundle sizes (raw and gzip).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+cargo build -p livechat-widget --release --target wasm32-unknown-unknown --quiet
+rm -rf pkg && mkdir -p pkg dist/widget
+wasm-bindgen target/wasm32-unknown-unknown/release/livechat_widget.wasm \
+  --out-dir pkg --target web --no-typescript --omit-default-module-path
+npx --no-install wasm-opt -Oz --all-features --strip-debug --strip-producers \
+  pkg/livechat_widget_bg.wasm -o pkg/livechat_widget_bg.wasm
+cp pkg/livechat_widget.js pkg/livechat_widget_bg.wasm www/widget/livechat.js www/widget/livechat.d.ts dist/widget/
+npx --no-install webpack --config webpack.config.js >/dev/null
+
+size() { printf '%-28s %8d B raw %8d B gzip\n' "$(basename "$1")" "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }
+echo "widget bundle (dist/widget):"
+for f in dist/widget/livechat_widget_bg.wasm dist/widget/livechat_widget.js dist/widget/livechat.js; do size "$f"; done
+total_gz=$(cat dist/widget/livechat_widget_bg.wasm | gzip -9c | wc -c)
+total_gz=$((total_gz + $(gzip -9c dist/widget/livechat_widget.js | wc -c) + $(gzip -9c dist/widget/livechat.js | wc -c)))
+echo "total gzip: $total_gz B (CSS is inside the wasm)"

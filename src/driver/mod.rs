@@ -1,0 +1,325 @@
+//! The browser driver: the only code that touches web APIs.
+//!
+//! Every browser event becomes an [`Input`] and goes through [`dispatch`], which feeds the
+//! core and then runs every effect the core produced. A `liveChat` call made from inside a
+//! callback (or any event fired while effects run) is queued and handled after the current
+//! input, so the core is never re-entered.
+
+mod bridge;
+mod http;
+mod socket;
+mod storage;
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+
+use js_sys::{Array, Function, Reflect, JSON};
+use livechat_protocol::{ServerFrame, WidgetConfig};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::core::{self as widget_core, CallId, ConfigError, Effect, UiAction, Widget};
+use crate::view::View;
+use socket::Socket;
+use storage::Store;
+
+/// Something that happened in the browser.
+pub enum Input {
+    /// `liveChat(command, arg, callback)`.
+    Call(JsValue, JsValue, JsValue),
+    /// The socket of this generation opened.
+    SocketOpen(u32),
+    /// A text frame on the socket of this generation.
+    SocketMessage(u32, String),
+    /// The socket of this generation closed or failed.
+    SocketClosed(u32),
+    /// The core's timer fired.
+    Timer,
+    /// The configuration request finished.
+    Config(String, Result<WidgetConfig, ConfigError>),
+    /// Another tab wrote (or removed) our storage entry.
+    Storage(Option<String>),
+    /// The visitor used the widget.
+    Ui(UiAction),
+    /// Network back online or tab visible again.
+    Wake,
+}
+
+struct Driver {
+    core: Widget,
+    base: String,
+    callbacks: BTreeMap<CallId, Function>,
+    next_call: CallId,
+    store: Store,
+    socket: Option<Socket>,
+    generation: u32,
+    timer: Option<i32>,
+    timer_fn: Closure<dyn FnMut()>,
+    view: Option<View>,
+}
+
+thread_local! {
+    static DRIVER: RefCell<Option<Driver>> = const { RefCell::new(None) };
+    static INPUTS: RefCell<VecDeque<Input>> = const { RefCell::new(VecDeque::new()) };
+    static BUSY: Cell<bool> = const { Cell::new(false) };
+}
+
+fn now() -> u64 {
+    js_sys::Date::now() as u64
+}
+
+/// Starts the widget: defines `window.liveChat` and replays the snippet's queue.
+/// `base` is the server origin the widget script was loaded from.
+#[wasm_bindgen]
+pub fn boot(base: String) {
+    let Some(window) = web_sys::window() else { return };
+    let started = DRIVER.with(|d| d.borrow().is_some());
+    if started {
+        return; // loaded twice: the first copy keeps running
+    }
+    let driver = Driver {
+        core: Widget::new(seed(), browser_languages()),
+        base: base.trim_end_matches('/').to_string(),
+        callbacks: BTreeMap::new(),
+        next_call: 0,
+        store: Store::default(),
+        socket: None,
+        generation: 0,
+        timer: None,
+        timer_fn: Closure::new(|| dispatch(Input::Timer)),
+        view: None,
+    };
+    DRIVER.with(|d| *d.borrow_mut() = Some(driver));
+
+    let queued = Reflect::get(&window, &"liveChat".into())
+        .ok()
+        .map(|stub| bridge::get(&stub, "q"))
+        .filter(|q| Array::is_array(q))
+        .map(|q| Array::from(&q));
+    let entry = Closure::<dyn Fn(JsValue, JsValue, JsValue)>::new(|c, a, cb| dispatch(Input::Call(c, a, cb)));
+    let entry: Function = entry.into_js_value().unchecked_into();
+    let _ = Reflect::set(&entry, &"loaded".into(), &JsValue::TRUE);
+    let _ = Reflect::set(&window, &"liveChat".into(), &entry);
+    if let Some(queued) = queued {
+        for args in queued.iter() {
+            dispatch(Input::Call(bridge::get(&args, "0"), bridge::get(&args, "1"), bridge::get(&args, "2")));
+        }
+    }
+    listen_to_page(&window);
+}
+
+fn listen_to_page(window: &web_sys::Window) {
+    let on_storage = Closure::<dyn Fn(web_sys::StorageEvent)>::new(|e: web_sys::StorageEvent| {
+        let ours = DRIVER.with(|d| {
+            d.borrow().as_ref().and_then(|d| d.core.widget_id().map(widget_core::state::storage_key))
+        });
+        if ours.is_some() && e.key() == ours {
+            dispatch(Input::Storage(e.new_value()));
+        }
+    });
+    let _ = window.add_event_listener_with_callback("storage", on_storage.into_js_value().unchecked_ref());
+    let wake: Function = Closure::<dyn Fn()>::new(|| {
+        let visible = web_sys::window()
+            .and_then(|w| w.document())
+            .map_or(true, |d| d.visibility_state() == web_sys::VisibilityState::Visible);
+        if visible {
+            dispatch(Input::Wake);
+        }
+    })
+    .into_js_value()
+    .unchecked_into();
+    let _ = window.add_event_listener_with_callback("online", &wake);
+    if let Some(doc) = window.document() {
+        let _ = doc.add_event_listener_with_callback("visibilitychange", &wake);
+    }
+}
+
+/// Feeds an input to the core and runs the resulting effects; queues when already busy.
+pub fn dispatch(input: Input) {
+    INPUTS.with(|q| q.borrow_mut().push_back(input));
+    if BUSY.with(|b| b.replace(true)) {
+        return;
+    }
+    while let Some(input) = INPUTS.with(|q| q.borrow_mut().pop_front()) {
+        DRIVER.with(|d| {
+            if let Some(driver) = d.borrow_mut().as_mut() {
+                driver.handle(input);
+            }
+        });
+    }
+    BUSY.with(|b| b.set(false));
+}
+
+impl Driver {
+    fn handle(&mut self, input: Input) {
+        let t = now();
+        match input {
+            Input::Call(command, arg, callback) => {
+                self.next_call = self.next_call.wrapping_add(1);
+                let call = self.next_call;
+                if let Some(f) = bridge::callback_of(&callback) {
+                    self.callbacks.insert(call, f);
+                }
+                match bridge::parse_call(&command, &arg) {
+                    Ok(cmd) => self.core.handle_command(call, cmd, t),
+                    Err(e) => self.reply(call, Err(e)),
+                }
+            }
+            Input::SocketOpen(g) if g == self.generation => self.core.handle_socket_open(t),
+            Input::SocketMessage(g, text) if g == self.generation => match parse_frame(&text) {
+                Some(frame) => self.core.handle_frame(frame, t),
+                None => web_sys::console::warn_1(&"liveChat: ignored a frame the widget does not understand".into()),
+            },
+            Input::SocketClosed(g) if g == self.generation => {
+                self.socket = None;
+                self.core.handle_socket_closed(t);
+            }
+            Input::SocketOpen(_) | Input::SocketMessage(..) | Input::SocketClosed(_) => {}
+            Input::Timer => {
+                self.timer = None;
+                self.core.handle_timeout(t);
+            }
+            Input::Config(widget_id, result) => self.core.handle_config(&widget_id, result, t),
+            Input::Storage(text) => {
+                self.core.handle_storage_changed(text.as_deref().and_then(storage::decode), t)
+            }
+            Input::Ui(action) => self.core.handle_ui(action, t),
+            Input::Wake => self.core.handle_wake(t),
+        }
+        self.run_effects();
+    }
+
+    fn run_effects(&mut self) {
+        while let Some(effect) = self.core.poll_effect() {
+            match effect {
+                Effect::Reply { call, result } => self.reply(call, result),
+                Effect::LoadState { widget_id } => {
+                    let stored = self.store.load(&widget_id);
+                    self.core.handle_stored_state(&widget_id, stored, now());
+                }
+                Effect::Persist(state) => self.store.save(&state),
+                Effect::ClearStorage { widget_id } => self.store.remove(&widget_id),
+                Effect::FetchConfig { widget_id } => {
+                    let base = self.base.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let result = http::fetch_config(&base, &widget_id).await;
+                        dispatch(Input::Config(widget_id, result));
+                    });
+                }
+                Effect::OpenSocket { path } => {
+                    self.generation = self.generation.wrapping_add(1);
+                    let url = ws_url(&self.base, &path);
+                    self.socket = None;
+                    self.socket = Socket::open(&url, self.generation);
+                }
+                Effect::CloseSocket => {
+                    self.generation = self.generation.wrapping_add(1);
+                    self.socket = None;
+                }
+                Effect::SendFrame(frame) => {
+                    if let (Some(socket), Some(text)) = (&self.socket, JSON::stringify(&bridge::to_js(&frame)).ok()) {
+                        socket.send(&String::from(text));
+                    }
+                }
+                Effect::Render => self.render(),
+                Effect::Emit(event) => emit(&event),
+            }
+        }
+        self.arm_timer();
+    }
+
+    fn reply(&mut self, call: CallId, result: Result<widget_core::Reply, widget_core::ApiError>) {
+        let Some(callback) = self.callbacks.remove(&call) else {
+            if let Err(e) = result {
+                web_sys::console::warn_2(&"liveChat:".into(), &bridge::to_js(&e));
+            }
+            return;
+        };
+        match result {
+            Ok(r) => bridge::invoke(&callback, JsValue::NULL, bridge::to_js(&r)),
+            Err(e) => bridge::invoke(&callback, bridge::to_js(&e), JsValue::UNDEFINED),
+        }
+    }
+
+    fn render(&mut self) {
+        if self.core.widget_id().is_none() {
+            if let Some(view) = self.view.take() {
+                view.remove();
+            }
+            return;
+        }
+        if self.core.config().is_none() {
+            return;
+        }
+        if self.view.is_none() {
+            self.view = View::mount();
+        }
+        if let Some(view) = self.view.as_mut() {
+            view.render(&self.core);
+        }
+    }
+
+    fn arm_timer(&mut self) {
+        let Some(window) = web_sys::window() else { return };
+        if let Some(handle) = self.timer.take() {
+            window.clear_timeout_with_handle(handle);
+        }
+        if let Some(deadline) = self.core.poll_timeout() {
+            let delay = deadline.at.saturating_sub(now()).min(i32::MAX as u64) as i32;
+            self.timer = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(self.timer_fn.as_ref().unchecked_ref(), delay)
+                .ok();
+        }
+    }
+}
+
+fn parse_frame(text: &str) -> Option<ServerFrame> {
+    serde_wasm_bindgen::from_value(JSON::parse(text).ok()?).ok()
+}
+
+fn ws_url(base: &str, path: &str) -> String {
+    let ws_base = if let Some(rest) = base.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = base.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        base.to_string()
+    };
+    format!("{ws_base}{path}")
+}
+
+fn emit(event: &widget_core::WidgetEvent) {
+    let Some(window) = web_sys::window() else { return };
+    let init = web_sys::CustomEventInit::new();
+    if let widget_core::WidgetEvent::Fatal { code } = event {
+        init.set_detail(&JsValue::from_str(code));
+    }
+    if let Ok(e) = web_sys::CustomEvent::new_with_event_init_dict(&format!("livechat:{}", event.name()), &init) {
+        let _ = window.dispatch_event(&e);
+    }
+}
+
+fn seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok())
+        .unwrap_or(false);
+    if filled {
+        u64::from_le_bytes(bytes)
+    } else {
+        (js_sys::Math::random() * u64::MAX as f64) as u64 ^ now()
+    }
+}
+
+fn browser_languages() -> Vec<String> {
+    web_sys::window()
+        .map(|w| w.navigator().languages().iter().filter_map(|l| l.as_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Hands a UI action from the view to the core.
+pub fn ui(action: UiAction) {
+    dispatch(Input::Ui(action));
+}

@@ -1,0 +1,385 @@
+//! The view: renders the core's state into a shadow root. User and agent text is only
+//! ever set as text (`textContent`, text nodes), never parsed as HTML.
+
+use std::fmt::Write as _;
+
+use js_sys::{Array, Object, Reflect};
+use livechat_protocol::{Author, Message, ThreadStatus};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::{JsCast, JsValue};
+use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRootInit, ShadowRootMode};
+
+use crate::core::{Delivery, OutboxRequest, UiAction, Widget};
+use crate::driver::ui;
+use crate::i18n::{html_lang, is_rtl, text, Key};
+use livechat_protocol::OutgoingBody;
+
+const CSS: &str = include_str!("widget.css");
+
+/// The mounted widget DOM.
+pub struct View {
+    doc: Document,
+    host: Element,
+    root: Element,
+    launcher: HtmlElement,
+    window: Element,
+    title: Element,
+    status: Element,
+    close: HtmlElement,
+    notice: Element,
+    log: Element,
+    input: HtmlTextAreaElement,
+    send: Element,
+    /// What the message list shows now, to skip rebuilding it when nothing changed.
+    log_signature: String,
+    was_open: bool,
+}
+
+impl View {
+    /// Creates the host element and its shadow root. `None` if the DOM is unavailable.
+    pub fn mount() -> Option<View> {
+        let doc = web_sys::window()?.document()?;
+        let host = doc.create_element("div").ok()?;
+        host.set_id("livechat-widget");
+        let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).ok()?;
+        adopt_styles(&shadow);
+
+        let el = |tag: &str, class: &str| -> Option<Element> {
+            let e = doc.create_element(tag).ok()?;
+            e.set_class_name(class);
+            Some(e)
+        };
+        let root = el("div", "lc")?;
+        let launcher: HtmlElement = el("button", "launcher")?.dyn_into().ok()?;
+        launcher.set_attribute("type", "button").ok()?;
+        launcher.set_attribute("aria-controls", "lc-window").ok()?;
+        launcher.set_inner_html(ICON_CHAT); // static markup of our own, no user text
+
+        let window = el("section", "window")?;
+        window.set_id("lc-window");
+        window.set_attribute("role", "dialog").ok()?;
+        let header = el("header", "header")?;
+        let heading = el("div", "heading")?;
+        let title = el("h2", "title")?;
+        title.set_id("lc-title");
+        window.set_attribute("aria-labelledby", "lc-title").ok()?;
+        let status = el("p", "status")?;
+        heading.append_child(&title).ok()?;
+        heading.append_child(&status).ok()?;
+        let close: HtmlElement = el("button", "close")?.dyn_into().ok()?;
+        close.set_attribute("type", "button").ok()?;
+        close.set_inner_html(ICON_CLOSE);
+        header.append_child(&heading).ok()?;
+        header.append_child(&close).ok()?;
+
+        let notice = el("p", "notice")?;
+        notice.set_attribute("role", "status").ok()?;
+        let log = el("ol", "log")?;
+        log.set_attribute("role", "log").ok()?;
+        log.set_attribute("aria-live", "polite").ok()?;
+        log.set_attribute("tabindex", "0").ok()?;
+
+        let form = el("form", "composer")?;
+        let input: HtmlTextAreaElement = el("textarea", "input")?.dyn_into().ok()?;
+        input.set_rows(1);
+        let send = el("button", "send")?;
+        send.set_attribute("type", "submit").ok()?;
+        send.set_inner_html(ICON_SEND);
+        form.append_child(&input).ok()?;
+        form.append_child(&send).ok()?;
+
+        for child in [&header, &notice, &log, &form] {
+            window.append_child(child).ok()?;
+        }
+        root.append_child(&window).ok()?;
+        root.append_child(&launcher).ok()?;
+        shadow.append_child(&root).ok()?;
+        doc.body()?.append_child(&host).ok()?;
+
+        on(&launcher, "click", |_| ui(UiAction::Toggle));
+        on(&close, "click", |_| ui(UiAction::Close));
+        let area = input.clone();
+        on(&input, "input", move |_| ui(UiAction::Draft(area.value())));
+        on(&input, "keydown", |e| {
+            if let Some(k) = e.dyn_ref::<KeyboardEvent>() {
+                if k.key() == "Enter" && !k.shift_key() && !k.is_composing() {
+                    e.prevent_default();
+                    ui(UiAction::Submit);
+                }
+            }
+        });
+        on(&form, "submit", |e| {
+            e.prevent_default();
+            ui(UiAction::Submit);
+        });
+        on(&window, "keydown", |e| {
+            if e.dyn_ref::<KeyboardEvent>().is_some_and(|k| k.key() == "Escape") {
+                ui(UiAction::Close);
+            }
+        });
+        on(&log, "click", |e| {
+            let retry = e
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|t| t.closest("[data-retry]").ok().flatten())
+                .and_then(|b| b.get_attribute("data-retry"));
+            if let Some(id) = retry {
+                ui(UiAction::Retry(id));
+            }
+        });
+
+        Some(View {
+            doc,
+            host,
+            root,
+            launcher,
+            window,
+            title,
+            status,
+            close,
+            notice,
+            log,
+            input,
+            send,
+            log_signature: String::new(),
+            was_open: false,
+        })
+    }
+
+    /// Removes the widget from the page.
+    pub fn remove(self) {
+        self.host.remove();
+    }
+
+    /// Brings the DOM in line with the core's state.
+    pub fn render(&mut self, core: &Widget) {
+        let Some(config) = core.config() else { return };
+        let lang = core.language();
+        let t = |k: Key| text(lang, k);
+        let ui = core.ui();
+
+        let _ = self.root.set_attribute("lang", html_lang(lang));
+        let _ = self.root.set_attribute("dir", if is_rtl(lang) { "rtl" } else { "ltr" });
+        self.apply_theme(core);
+
+        set_hidden(&self.launcher, !ui.launcher);
+        let _ = self.launcher.set_attribute("aria-expanded", if ui.open { "true" } else { "false" });
+        let _ = self.launcher.set_attribute("aria-label", t(if ui.open { Key::CloseChat } else { Key::OpenChat }));
+        set_hidden(&self.window, !ui.open);
+        let _ = self.close.set_attribute("aria-label", t(Key::Minimize));
+        self.title.set_text_content(Some(&config.title));
+        self.status.set_text_content(Some(t(if core.online() { Key::Online } else { Key::Away })));
+        let _ = self.input.set_attribute("placeholder", t(Key::MessagePlaceholder));
+        let _ = self.input.set_attribute("aria-label", t(Key::MessageLabel));
+        let _ = self.send.set_attribute("aria-label", t(Key::Send));
+
+        let notice = if !core.connected() && !core.outbox().is_empty() {
+            Some(t(Key::Reconnecting).to_string())
+        } else if !core.online() && !config.offline_message.is_empty() {
+            Some(config.offline_message.clone())
+        } else {
+            None
+        };
+        set_hidden(&self.notice, notice.is_none());
+        self.notice.set_text_content(notice.as_deref());
+
+        if self.input.value() != ui.draft {
+            self.input.set_value(&ui.draft);
+        }
+        self.render_log(core, lang);
+
+        if ui.open && !self.was_open {
+            let _ = self.input.focus();
+        } else if !ui.open && self.was_open && self.focus_inside() {
+            // Focus returns to the launcher when the window closes under it.
+            let _ = self.launcher.focus();
+        }
+        self.was_open = ui.open;
+    }
+
+    fn focus_inside(&self) -> bool {
+        self.host.shadow_root().and_then(|s| s.active_element()).is_some() || self.doc.active_element().as_ref() == Some(&self.host)
+    }
+
+    fn apply_theme(&self, core: &Widget) {
+        let Some(config) = core.config() else { return };
+        let theme = core.theme().and_then(|name| config.themes.get(name));
+        let mut style = String::new();
+        let mut var = |name: &str, value: Option<&String>| {
+            if let Some(v) = value.filter(|v| is_safe_css_value(v)) {
+                let _ = write!(style, "--lc-{name}:{v};");
+            }
+        };
+        var("primary", theme.and_then(|t| t.primary.as_ref()).or(Some(&config.color)));
+        var("on-primary", theme.and_then(|t| t.on_primary.as_ref()));
+        var("bg", theme.and_then(|t| t.background.as_ref()));
+        var("text", theme.and_then(|t| t.text.as_ref()));
+        var("font", theme.and_then(|t| t.font.as_ref()));
+        let _ = self.root.set_attribute("style", &style);
+        let left = theme.and_then(|t| t.launcher_position.as_deref()) == Some("left");
+        let _ = self.root.class_list().toggle_with_force("left", left);
+        let _ = self.root.set_attribute("data-theme", core.theme().unwrap_or("default"));
+    }
+
+    fn render_log(&mut self, core: &Widget, lang: &str) {
+        let thread_id = core.current_thread();
+        let messages: Vec<&Message> = thread_id
+            .and_then(|id| core.conversations().get(id))
+            .map(|t| t.messages.iter().collect())
+            .unwrap_or_default();
+        let pending: Vec<_> = core
+            .outbox()
+            .iter()
+            .filter(|o| matches!(&o.request, OutboxRequest::Message { thread_id: t, .. } if t.is_none() || t.as_deref() == thread_id))
+            .collect();
+        let status = thread_id.and_then(|id| core.conversations().get(id)).map(|t| t.status);
+
+        let mut signature = String::new();
+        let _ = write!(signature, "{lang}|{status:?}|");
+        for m in &messages {
+            signature.push_str(&m.id);
+            signature.push(',');
+        }
+        for p in &pending {
+            let _ = write!(signature, "{}:{},", p.id, matches!(p.status, Delivery::Sending));
+        }
+        if signature == self.log_signature {
+            return;
+        }
+        self.log_signature = signature;
+        let stick_to_bottom = self.is_scrolled_to_bottom();
+
+        self.log.set_text_content(None);
+        if messages.is_empty() && pending.is_empty() {
+            let _ = self.append_system(text(lang, Key::Welcome));
+        }
+        for m in messages {
+            let Some(text_content) = m.text.as_deref().or(m.attachment.as_ref().map(|a| a.file_name.as_str())) else {
+                continue; // e.g. CUSTOM_DATA without a userMessage: nothing for the visitor
+            };
+            let class = match m.author {
+                Author::Visitor => "msg visitor",
+                Author::Agent => "msg agent",
+                Author::System => "msg system",
+            };
+            let who = match m.author {
+                Author::Visitor => text(lang, Key::You).to_string(),
+                Author::Agent => m.agent_name.clone().unwrap_or_else(|| text(lang, Key::Agent).to_string()),
+                Author::System => String::new(),
+            };
+            let _ = self.append_message(class, &who, text_content, Some(m.created_at), lang, None);
+        }
+        for p in pending {
+            let OutboxRequest::Message { body, .. } = &p.request else { continue };
+            let content = match body {
+                OutgoingBody::Basic { text: Some(t), .. } => t.as_str(),
+                OutgoingBody::Basic { attachment: Some(a), .. } => a.file_name.as_str(),
+                OutgoingBody::CustomData { user_message: Some(u), .. } => u.as_str(),
+                _ => continue,
+            };
+            let state = match &p.status {
+                Delivery::Sending => (text(lang, Key::Sending), None),
+                Delivery::Failed { .. } => (text(lang, Key::NotDelivered), Some(p.id.as_str())),
+            };
+            let _ = self.append_message("msg visitor pending", text(lang, Key::You), content, None, lang, Some(state));
+        }
+        match status {
+            Some(ThreadStatus::Solved) => {
+                let _ = self.append_system(text(lang, Key::ConversationSolved));
+            }
+            Some(ThreadStatus::Closed) => {
+                let _ = self.append_system(text(lang, Key::ConversationClosed));
+            }
+            _ => {}
+        }
+        if stick_to_bottom {
+            self.log.set_scroll_top(self.log.scroll_height());
+        }
+    }
+
+    fn is_scrolled_to_bottom(&self) -> bool {
+        self.log.scroll_height() - self.log.scroll_top() - self.log.client_height() < 40
+    }
+
+    fn append_system(&self, content: &str) -> Option<()> {
+        let li = self.doc.create_element("li").ok()?;
+        li.set_class_name("msg system");
+        li.set_text_content(Some(content));
+        self.log.append_child(&li).ok()?;
+        Some(())
+    }
+
+    fn append_message(
+        &self,
+        class: &str,
+        who: &str,
+        content: &str,
+        at: Option<u64>,
+        lang: &str,
+        state: Option<(&str, Option<&str>)>,
+    ) -> Option<()> {
+        let li = self.doc.create_element("li").ok()?;
+        li.set_class_name(class);
+        let author = self.doc.create_element("span").ok()?;
+        author.set_class_name("sr-only");
+        author.set_text_content(Some(&format!("{who}: ")));
+        li.append_child(&author).ok()?;
+        let bubble = self.doc.create_element("p").ok()?;
+        bubble.set_class_name("bubble");
+        bubble.set_text_content(Some(content));
+        li.append_child(&bubble).ok()?;
+        let meta = self.doc.create_element("p").ok()?;
+        meta.set_class_name("meta");
+        if let Some(at) = at {
+            meta.set_text_content(Some(&format_time(at, lang)));
+        }
+        if let Some((label, retry)) = state {
+            meta.set_text_content(Some(label));
+            if let Some(id) = retry {
+                let button = self.doc.create_element("button").ok()?;
+                button.set_attribute("type", "button").ok()?;
+                button.set_attribute("data-retry", id).ok()?;
+                button.set_text_content(Some(text(lang, Key::Retry)));
+                meta.append_child(&button).ok()?;
+            }
+        }
+        li.append_child(&meta).ok()?;
+        self.log.append_child(&li).ok()?;
+        Some(())
+    }
+}
+
+fn set_hidden(el: &Element, hidden: bool) {
+    let _ = if hidden { el.set_attribute("hidden", "") } else { el.remove_attribute("hidden") };
+}
+
+/// Theme values come from the server's configuration; still, keep them to characters that
+/// cannot end a declaration or open a url().
+fn is_safe_css_value(v: &str) -> bool {
+    v.len() <= 200 && !v.contains([';', '{', '}', '<', '>', '\\']) && !v.to_ascii_lowercase().contains("url(")
+}
+
+fn format_time(at: u64, lang: &str) -> String {
+    let date = js_sys::Date::new(&JsValue::from_f64(at as f64));
+    let options = Object::new();
+    let _ = Reflect::set(&options, &"hour".into(), &"2-digit".into());
+    let _ = Reflect::set(&options, &"minute".into(), &"2-digit".into());
+    String::from(date.to_locale_time_string_with_options(html_lang(lang), &options))
+}
+
+fn adopt_styles(shadow: &web_sys::ShadowRoot) {
+    let Ok(sheet) = web_sys::CssStyleSheet::new() else { return };
+    let _ = sheet.replace_sync(CSS);
+    let sheets = Array::of1(&sheet);
+    let _ = Reflect::set(shadow, &"adoptedStyleSheets".into(), &sheets);
+}
+
+fn on(target: &web_sys::EventTarget, event: &str, handler: impl Fn(web_sys::Event) + 'static) {
+    let closure = Closure::<dyn Fn(web_sys::Event)>::new(handler);
+    let _ = target.add_event_listener_with_callback(event, closure.as_ref().unchecked_ref());
+    closure.forget(); // lives as long as the widget's DOM
+}
+
+const ICON_CHAT: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="28" height="28"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>"#;
+const ICON_CLOSE: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>"#;
+const ICON_SEND: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z"/></svg>"#;

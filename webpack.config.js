@@ -1,0 +1,14 @@
+// Builds the demo page into dist/. The widget itself (wasm + glue + loader) is built by
+// scripts/build-widget.sh and copied to dist/widget/ untouched, as a customer would host it.
+const path = require('path');
+const HtmlWebpackPlugin = require('html-webpack-plugin');
+
+module.exports = {
+  mode: 'production',
+  entry: { demo: './www/demo/demo.js' },
+  output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', clean: false },
+  plugins: [
+    new HtmlWebpackPlugin({ template: './www/demo/index.html', filename: 'index.html', chunks: ['demo'], inject: 'body' }),
+  ],
+  performance: { hints: false },
+};
