@@ -370,7 +370,8 @@ fn active_open_thread(tx: &Transaction, principal_id: &str) -> StoreResult<Optio
     Ok(tx
         .query_row(
             "SELECT id FROM threads WHERE principal_id = ?1 AND status = 'OPEN' \
-             ORDER BY last_activity_at DESC, created_at DESC, rowid DESC LIMIT 1",
+             ORDER BY (SELECT MAX(n) FROM messages WHERE thread_id = threads.id) DESC NULLS LAST, \
+             created_at DESC, rowid DESC LIMIT 1",
             params![principal_id],
             |r| r.get(0),
         )
