@@ -34,7 +34,7 @@ fn cors(mut r: Response) -> Response {
     r
 }
 
-fn authorize<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AgentToken, Response> {
+fn authorize<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AgentToken, Box<Response>> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -45,7 +45,7 @@ fn authorize<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AgentToken, Re
         None => {
             let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or unknown bearer token");
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            Err(cors(r))
+            Err(Box::new(cors(r)))
         }
     }
 }
@@ -92,7 +92,7 @@ pub struct ListQuery {
 /// `GET /v1/conversations?widget_id=&status=&limit=`.
 pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     let status = match q.status.as_deref().filter(|s| !s.is_empty()) {
         None => None,
@@ -112,7 +112,7 @@ pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Que
 /// `GET /v1/conversations/{id}`.
 pub async fn get_one(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     match app.blocking(move |app| app.store.conversation(&id)).await {
         Ok(Some(c)) => cors(json_response(StatusCode::OK, &json!({ "conversation": c }))),
@@ -124,7 +124,7 @@ pub async fn get_one(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): 
 /// `GET /v1/conversations/{id}/messages`.
 pub async fn messages(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     let tid = id.clone();
     match app.blocking(move |app| app.store.conversation_messages(&tid)).await {
@@ -143,7 +143,7 @@ struct ReplyBody {
 pub async fn reply(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     let agent = match authorize(&app, &headers) {
         Ok(a) => a.name.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let Ok(b) = serde_json::from_slice::<ReplyBody>(&body) else {
         return cors(error(StatusCode::BAD_REQUEST, error_code::INVALID_MESSAGE, "body must be {\"text\": \"…\"}"));
@@ -165,7 +165,7 @@ struct StatusBody {
 /// `POST /v1/conversations/{id}/status` `{status: "SOLVED" | "CLOSED"}`.
 pub async fn set_status(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     let status = match serde_json::from_slice::<StatusBody>(&body).ok().and_then(|b| parse_status(&b.status)) {
         Some(s @ (ThreadStatus::Solved | ThreadStatus::Closed)) => s,
@@ -187,7 +187,7 @@ pub async fn set_status(State(app): State<Arc<App>>, headers: HeaderMap, Path(id
 /// `GET /v1/conversations/{id}/metadata` (spec 000 "Get Metadata").
 pub async fn metadata(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
     if let Err(r) = authorize(&app, &headers) {
-        return r;
+        return *r;
     }
     let tid = id.clone();
     match app.blocking(move |app| app.store.conversation_metadata(&tid)).await {
@@ -209,7 +209,7 @@ pub async fn events(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Q
         Some(a) => a.name.clone(),
         None => match authorize(&app, &headers) {
             Ok(a) => a.name.clone(),
-            Err(r) => return r,
+            Err(r) => return *r,
         },
     };
     ws.read_buffer_size(4096).write_buffer_size(4096).max_message_size(64 * 1024).on_upgrade(move |mut socket| async move {

@@ -273,7 +273,7 @@ impl Config {
                     _ => return Err(format!("config: widget {} key {}: secret is not base64", w.id, k.ski)),
                 }
             }
-            if !(w.inactivity_timeout_secs > 0.0) {
+            if w.inactivity_timeout_secs.is_nan() || w.inactivity_timeout_secs <= 0.0 {
                 return Err(format!("config: widget {}: inactivity_timeout_secs must be > 0", w.id));
             }
             for l in &w.languages {

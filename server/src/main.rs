@@ -38,24 +38,40 @@ fn parse_args() -> Result<(PathBuf, PathBuf, SocketAddr, Option<PathBuf>), Strin
     Ok((config, data_dir, addr, static_dir))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. Handlers are installed before this returns the future.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok();
+    async move {
+        #[cfg(unix)]
+        {
+            let t = async {
+                match term.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let i = async {
+                match int.as_mut() {
+                    Some(s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = t => {}
+                _ = i => {}
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 
@@ -81,6 +97,7 @@ async fn main() {
             std::process::exit(2);
         }
     }
+    let signal = shutdown_signal();
     let server = match start(ServerOptions { config, data_dir, addr, static_dir }).await {
         Ok(s) => s,
         Err(e) => {
@@ -95,7 +112,7 @@ async fn main() {
     }
     let stop = server.stop_handle();
     tokio::spawn(async move {
-        shutdown_signal().await;
+        signal.await;
         eprintln!("shutting down");
         let _ = stop.send(true);
     });

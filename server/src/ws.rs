@@ -249,9 +249,9 @@ impl Conn {
         &self.app.config.widgets[self.widget.unwrap_or(0)]
     }
 
-    fn valid_req(req: &str) -> Result<(), ServerFrame> {
+    fn valid_req(req: &str) -> Result<(), Box<ServerFrame>> {
         if req.is_empty() || req.len() > 128 {
-            return Err(error_frame(Some(req.chars().take(128).collect()), error_code::INVALID_MESSAGE, "req must be 1 to 128 bytes"));
+            return Err(Box::new(error_frame(Some(req.chars().take(128).collect()), error_code::INVALID_MESSAGE, "req must be 1 to 128 bytes")));
         }
         Ok(())
     }
