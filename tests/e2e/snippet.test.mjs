@@ -1,0 +1,88 @@
+// The snippet's stub queue, double loading and the strict-CSP failure path.
+import { test } from 'node:test';
+import {
+  assert, useEnv, waitLoaded, waitFor, call, ok, widgetState, waitForWidget, assertNoPageErrors, assertErrorShape, WIDGET_ID,
+} from './harness.mjs';
+
+const env = useEnv();
+
+test('calls queued before the script loads are replayed in order, each answered once', async () => {
+  const page = await env.open('/e2e/queue.html', { waitLoaded: false });
+  // The stub queued the calls before the module script could run.
+  assert.equal(await page.evaluate(() => window.__queuedBeforeLoad), 6);
+  assert.equal(await page.evaluate(() => window.__loadedBefore), false);
+  await waitLoaded(page);
+  const log = await waitFor(() => page.evaluate(() => (window.__log.length >= 6 ? window.__log : null)), { message: '6 callbacks' });
+  // Wait a little more to catch duplicates.
+  await page.waitForTimeout(300);
+  const final = await page.evaluate(() => window.__log);
+  assert.equal(final.length, 6, `each queued call answered exactly once: ${JSON.stringify(final)}`);
+  assert.deepEqual(log.map((e) => e.name), ['init', 'show', 'draft', 'set_language', 'hide_launcher', 'show_launcher']);
+  for (const e of final) assert.equal(e.error, null, `${e.name}: ${JSON.stringify(e.error)}`);
+  assert.equal(final[0].result.widgetId, WIDGET_ID);
+  assert.deepEqual(final[2].result, { draft: 'queued draft' });
+  assert.equal(final[3].result.language, 'de-DE');
+  // Replayed in order: hide_launcher collapsed the window, show_launcher brought the launcher back.
+  assert.deepEqual(final[4].result, { open: false, launcher: false });
+  assert.deepEqual(final[5].result, { open: false, launcher: true });
+  assert.equal(await page.evaluate(() => window.liveChat.loaded), true, 'liveChat.loaded afterwards');
+  const s = await waitForWidget(page, (w) => w.lang === 'de-DE' && w.draft === 'queued draft', 'queued effects rendered');
+  assert.equal(s.open, false);
+  assert.equal(s.launcher, true);
+  // The real function answers later calls directly.
+  assert.deepEqual(await ok(page, 'show', null), { open: true, launcher: true });
+  assertNoPageErrors(page);
+});
+
+test('the snippet pasted twice and the script loaded again do no harm', async () => {
+  const page = await env.open('/e2e/twice.html');
+  await waitFor(() => page.evaluate(() => window.__log.length >= 2), { message: 'both init callbacks' });
+  await waitForWidget(page, (w) => w.launcher === true, 'widget rendered');
+  const log = await page.evaluate(() => window.__log);
+  assert.deepEqual(log.map((e) => e.name).sort(), ['init-1', 'init-2']);
+  assert.ok(log.every((e) => e.error === null), JSON.stringify(log));
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#livechat-widget').length), 1, 'one widget host');
+
+  // Load the script a third time, after the widget booted.
+  await page.evaluate(() => new Promise((resolve) => {
+    const s = document.createElement('script');
+    s.type = 'module';
+    s.src = '/widget/livechat.js?late=3';
+    s.onload = resolve;
+    s.onerror = resolve;
+    document.head.appendChild(s);
+  }));
+  await page.waitForTimeout(300);
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#livechat-widget').length), 1, 'still one widget host');
+  // Calls are still answered exactly once (call() asserts the count) and act on the one widget.
+  assert.deepEqual(await ok(page, 'show', null), { open: true, launcher: true });
+  const r = await ok(page, 'send', { type: 'BASIC', message: 'hello after double load' });
+  assert.ok(r.messageId && r.threadId);
+  await waitForWidget(page, (w) => w.open && w.messages.some((m) => m.text === 'hello after double load'), 'message shown once');
+  const s = await widgetState(page);
+  assert.equal(s.messages.filter((m) => m.text === 'hello after double load').length, 1);
+  assertNoPageErrors(page);
+});
+
+test("a CSP without 'wasm-unsafe-eval' names the fix and queued callbacks get an error object", async () => {
+  const page = await env.open('/e2e/csp.html', { waitLoaded: false });
+  const log = await waitFor(() => page.evaluate(() => (window.__log.length >= 2 ? window.__log : null)), { message: 'queued callbacks answered' });
+  await page.waitForTimeout(200);
+  const final = await page.evaluate(() => window.__log);
+  assert.equal(final.length, 2, 'each queued callback exactly once');
+  assert.deepEqual(log.map((e) => e.name), ['init', 'show']);
+  for (const e of final) {
+    assert.ok(e.error, `${e.name} got an error`);
+    assertErrorShape(e.error);
+    assert.equal(e.error.code, 'load_failed');
+    assert.match(e.error.message, /wasm-unsafe-eval/);
+    assert.equal(e.result, null);
+  }
+  const errors = page.consoleMessages.filter((m) => m.type === 'error' && m.text.includes('wasm-unsafe-eval'));
+  assert.ok(errors.length >= 1, `console error names 'wasm-unsafe-eval': ${JSON.stringify(page.consoleMessages)}`);
+  // Later calls are answered with the same error, once, without throwing.
+  const later = await call(page, 'init', WIDGET_ID);
+  assert.equal(later.error.code, 'load_failed');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#livechat-widget').length), 0);
+  assertNoPageErrors(page);
+});
