@@ -10,7 +10,8 @@ cargo build -p livechat-widget --release --target wasm32-unknown-unknown --quiet
 rm -rf pkg && mkdir -p pkg dist/widget
 wasm-bindgen target/wasm32-unknown-unknown/release/livechat_widget.wasm \
   --out-dir pkg --target web --no-typescript --omit-default-module-path
-npx --no-install wasm-opt -Oz --all-features --strip-debug --strip-producers \
+npx --no-install wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+  --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
   pkg/livechat_widget_bg.wasm -o pkg/livechat_widget_bg.wasm
 cp pkg/livechat_widget.js pkg/livechat_widget_bg.wasm www/widget/livechat.js www/widget/livechat.d.ts dist/widget/
 npx --no-install webpack --config webpack.config.js >/dev/null

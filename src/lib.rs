@@ -12,3 +12,7 @@ pub mod i18n;
 mod driver;
 #[cfg(target_arch = "wasm32")]
 mod view;
+
+/// Starts the widget in the page (called by the loader script `livechat.js`).
+#[cfg(target_arch = "wasm32")]
+pub use driver::boot;

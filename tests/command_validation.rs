@@ -1,4 +1,5 @@
 //! Every command with valid and invalid arguments, per spec 001's tables.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::{Harness, WIDGET};

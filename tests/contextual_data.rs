@@ -1,4 +1,5 @@
 //! send_contextual_data before and after a conversation exists (spec 000).
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::Harness;

@@ -1,4 +1,5 @@
 //! Stored data of another version, another widget, or garbage is discarded, never fatal.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::{Harness, MemoryStore, FakeServer, WIDGET};

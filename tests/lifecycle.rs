@@ -1,4 +1,5 @@
 //! init first; loading queues calls; widget switching; config failures.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::{config, ConfigAnswer, Harness, WIDGET};

@@ -1,4 +1,5 @@
 //! send → ack, resends after a drop, resume, ordering, refusals.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::Harness;

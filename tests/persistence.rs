@@ -1,4 +1,5 @@
 //! A reload restores what the visitor had; logout and clear remove it; storage may fail.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::{FakeServer, Harness, MemoryStore, WIDGET};

@@ -1,4 +1,5 @@
 //! Backoff with jitter and a cap, heartbeats, immediate retry on wake.
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use common::{FakeServer, Harness, MemoryStore, WIDGET};

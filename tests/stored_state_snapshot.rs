@@ -1,6 +1,7 @@
 //! Pins the stored-state format. If this fails, stored data of existing visitors would no
 //! longer load: either keep the format or bump STATE_VERSION (and regenerate with
 //! `UPDATE_SNAPSHOTS=1 cargo test --test stored_state_snapshot`).
+#![cfg(not(target_arch = "wasm32"))]
 mod common;
 
 use livechat_protocol::{Author, Customer, Message, MultiThreadStrategy, OutgoingBody, Thread, ThreadStatus};
