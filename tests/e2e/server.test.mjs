@@ -1,0 +1,204 @@
+// End to end with the real server: spec 000's car configurator (contextual data queued
+// before the conversation, read back through the agent API), agent replies, HTML shown as
+// text, JWT auth and history across browsers, invalid tokens, and the visitor's own UI.
+import { test } from 'node:test';
+import {
+  assert, useEnv, ok, fails, call, widgetState, waitForWidget, waitFor, inShadow, assertNoPageErrors, signJwt, uniqueEmail,
+  storedEntry, WIDGET_ID, WRONG_SECRET, AGENT_NAME, OTHER_WIDGET_ID,
+} from './harness.mjs';
+
+const env = useEnv();
+
+const delivered = (text, cls = 'visitor') => (w) => w.messages.some((m) => m.text === text && m.cls.includes(cls) && !m.cls.includes('pending'));
+
+test('spec 000 car configurator: contextual data queued before the conversation reaches the agent API', async () => {
+  // The demo page (Roadster Motors) with its configurator form.
+  const page = await env.open('/index.html');
+  await page.selectOption('#configurator select[name=model]', 'Tourer');
+  await page.selectOption('#configurator select[name=color]', 'midnight blue');
+  await page.selectOption('#configurator select[name=wheels]', '20"');
+  await page.click('#configurator button[type=submit]');
+  // The demo logs the callback: no conversation yet, so the data is queued.
+  const line = await waitFor(() => page.evaluate(() => [...document.querySelectorAll('#log div')].map((d) => d.textContent).find((t) => t.includes('send_contextual_data'))), { message: 'send_contextual_data callback logged' });
+  const result = JSON.parse(line.slice(line.indexOf('ok ') + 3));
+  assert.equal(result.queued, true, line);
+  assert.deepEqual(result.threadIds, []);
+  assert.equal(typeof result.requestId, 'string');
+
+  // The same through the API directly (spec 000's example), still before any conversation.
+  const direct = await ok(page, 'send_contextual_data', { metadata: { color: 'red', trim: 'GT' }, multiThreadStrategy: 'ACTIVE' });
+  assert.equal(direct.queued, true);
+  assert.deepEqual(direct.threadIds, []);
+
+  // The visitor starts the conversation ("Contact us").
+  const sent = await ok(page, 'send', { type: 'BASIC', message: 'I would like a test drive of my configuration.' });
+  const metadata = await waitFor(async () => {
+    const m = await env.agent.metadata(sent.threadId);
+    return m && m.model && m.trim ? m : null;
+  }, { message: 'queued metadata on the new conversation' });
+  assert.equal(metadata.model.value, 'Tourer');
+  assert.equal(metadata.wheels.value, '20"');
+  assert.equal(metadata.trim.value, 'GT');
+  assert.equal(metadata.color.value, 'red', 'the latest value of a key wins');
+  for (const v of Object.values(metadata)) assert.equal(typeof v.updated_at, 'number');
+
+  // After the conversation exists, data goes straight to it.
+  const later = await ok(page, 'send_contextual_data', { metadata: { seconds_since_last_cart_visit: 178 } });
+  assert.equal(later.queued, false);
+  assert.deepEqual(later.threadIds, [sent.threadId]);
+  const updated = await env.agent.metadata(sent.threadId);
+  assert.equal(updated.seconds_since_last_cart_visit.value, 178);
+  const conv = await env.agent.get(`/v1/conversations/${sent.threadId}`);
+  assert.equal(conv.status, 200);
+  assert.equal(conv.body.conversation.widget_id, WIDGET_ID);
+  assert.equal(conv.body.conversation.status, 'OPEN');
+  assertNoPageErrors(page);
+});
+
+test('an agent reply through the agent API appears in the widget', async () => {
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'show', null);
+  const sent = await ok(page, 'send', { type: 'BASIC', message: 'Is anyone there?' });
+  const reply = await env.agent.reply(sent.threadId, 'Yes, happy to help!');
+  assert.equal(reply.author, 'agent');
+  await waitForWidget(page, delivered('Yes, happy to help!', 'agent'), 'agent reply shown');
+  const who = await inShadow(page, (root) => [...root.querySelectorAll('.msg.agent')].map((li) => li.textContent).join('|'));
+  assert.ok(who.includes(AGENT_NAME), `the agent's name is announced: ${who}`);
+  // Ordering: visitor message first, then the reply.
+  const s = await widgetState(page);
+  const texts = s.messages.map((m) => m.text);
+  assert.ok(texts.indexOf('Is anyone there?') < texts.indexOf('Yes, happy to help!'));
+  // The agent API without a token is refused.
+  const anon = await env.agent.get(`/v1/conversations/${sent.threadId}/messages`, 'wrong-token-123');
+  assert.equal(anon.status, 401);
+  assertNoPageErrors(page);
+});
+
+test('HTML in visitor and agent messages is shown as text, never as elements', async () => {
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'show', null);
+  const evil = '<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script>';
+  const agentEvil = '<a href="javascript:alert(1)">click</a><svg onload="window.__pwned=3"></svg><img src=y onerror="window.__pwned=4">';
+  const sent = await ok(page, 'send', { type: 'BASIC', message: evil });
+  await env.agent.reply(sent.threadId, agentEvil);
+  await ok(page, 'send', { type: 'DRAFT', message: '<i>draft</i>' });
+  await ok(page, 'send', { type: 'CUSTOM_DATA', customData: { html: '<b>x</b>' }, userMessage: '<u>custom</u>' });
+  await waitForWidget(page, (w) => delivered(evil)(w) && delivered(agentEvil, 'agent')(w) && delivered('<u>custom</u>')(w), 'messages shown as text');
+  const dom = await inShadow(page, (root) => ({
+    bubbleChildren: [...root.querySelectorAll('.bubble')].reduce((n, b) => n + b.children.length, 0),
+    injected: root.querySelectorAll('.log img, .log b, .log script, .log a, .log svg, .log i, .log u').length,
+    draft: root.querySelector('textarea').value,
+    pageInjected: document.querySelectorAll('body img, body script:not([src]), body svg').length,
+  }));
+  assert.equal(dom.bubbleChildren, 0, 'bubbles hold text only');
+  assert.equal(dom.injected, 0, 'no element injected into the log');
+  assert.equal(dom.draft, '<i>draft</i>');
+  assert.equal(dom.pageInjected, 0);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no injected handler ran');
+  // The server stores the text verbatim.
+  const stored = await env.agent.messages(sent.threadId);
+  assert.ok(stored.some((m) => m.text === evil));
+  assertNoPageErrors(page);
+});
+
+test('auth with a JWT signed by the test: customer result and history in a second browser context', async () => {
+  const email = uniqueEmail('ana');
+  const a = await env.open('/e2e/auto.html');
+  await ok(a, 'show', null);
+  // An anonymous message before signing in moves to the customer.
+  const before = await ok(a, 'send', { type: 'BASIC', message: 'before sign-in' });
+  const auth = await ok(a, 'auth', signJwt({ sub: email, stp: 'email' }));
+  assert.equal(auth.customer.subject, email);
+  assert.equal(auth.customer.subjectType ?? auth.customer.subject_type, 'email');
+  const sent = await ok(a, 'send', { type: 'BASIC', message: 'history of the customer' });
+  assert.equal(sent.threadId, before.threadId, 'the anonymous conversation moved to the customer');
+  await env.agent.reply(sent.threadId, 'Agent answer in the customer history');
+  await waitForWidget(a, delivered('Agent answer in the customer history', 'agent'), 'reply in the first context');
+  const conv = await env.agent.get(`/v1/conversations/${sent.threadId}`);
+  assert.equal(conv.body.conversation.principal.kind, 'customer');
+  assert.equal(conv.body.conversation.principal.customer.subject, email);
+
+  // Another browser (fresh context, fresh storage) signs in as the same customer.
+  const b = await env.open('/e2e/auto.html');
+  const initB = await ok(b, 'init', WIDGET_ID);
+  assert.equal(initB.customer, null);
+  const authB = await ok(b, 'auth', signJwt({ sub: email, stp: 'email' }));
+  assert.equal(authB.customer.subject, email);
+  await ok(b, 'show', null);
+  await waitForWidget(b, (w) => delivered('before sign-in')(w) && delivered('history of the customer')(w)
+    && delivered('Agent answer in the customer history', 'agent')(w), 'the second context sees the history');
+  // Live: a message from B reaches A.
+  await ok(b, 'send', { type: 'BASIC', message: 'sent from the second browser' });
+  await waitForWidget(a, delivered('sent from the second browser'), 'first context receives it live');
+  assertNoPageErrors(a);
+  assertNoPageErrors(b);
+});
+
+test('invalid JWTs are rejected with reason invalid_token and the widget carries on', async () => {
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'init', WIDGET_ID);
+  const email = uniqueEmail('bad');
+  const now = Math.floor(Date.now() / 1000);
+  const cases = [
+    ['wrong key', signJwt({ sub: email, key: WRONG_SECRET })],
+    ['expired', signJwt({ sub: email, extra: { iat: now - 600, exp: now - 300 } })],
+    ['another widget as iss', signJwt({ sub: email, iss: OTHER_WIDGET_ID + '-nope' })],
+    ['unknown subject type', signJwt({ sub: email, stp: 'nickname' })],
+    ['unknown key id', signJwt({ sub: email, ski: 'no-such-key' })],
+    ['alg none', (() => {
+      const b = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+      return `${b({ alg: 'none', typ: 'JWT' })}.${b({ jti: 'x1', sub: email, stp: 'email', iss: WIDGET_ID, iat: now, exp: now + 300, ski: 'e2e-key-1' })}.c2ln`;
+    })()],
+  ];
+  for (const [label, jwt] of cases) {
+    const err = await fails(page, 'auth', jwt, null);
+    assert.equal(err.code, 'rejected', `${label}: ${JSON.stringify(err)}`);
+    assert.equal(err.reason, 'invalid_token', `${label}: ${JSON.stringify(err)}`);
+    assert.ok(!err.message.includes('e2e-test-secret'), 'no secret in the message');
+  }
+  // A token used twice: the second use is refused (jti is single-use).
+  const once = signJwt({ sub: email });
+  await ok(page, 'auth', once);
+  const reused = await fails(page, 'auth', once, 'rejected');
+  assert.equal(reused.reason, 'invalid_token');
+  // Still signed in as before, still chatting.
+  assert.equal((await ok(page, 'init', WIDGET_ID)).customer.subject, email);
+  assert.ok((await ok(page, 'send', { type: 'BASIC', message: 'still here' })).messageId);
+  assertNoPageErrors(page);
+});
+
+test("the visitor types in the widget's textarea and Enter sends (UI path)", async () => {
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'init', WIDGET_ID);
+  // Open with the launcher, like a visitor.
+  await page.locator('#livechat-widget .launcher').click();
+  await waitForWidget(page, (w) => w.open, 'window opened by the launcher');
+  const box = page.locator('#livechat-widget textarea');
+  await box.click();
+  await page.keyboard.type('Typed by the visitor');
+  await page.keyboard.down('Shift');
+  await page.keyboard.press('Enter');
+  await page.keyboard.up('Shift');
+  await page.keyboard.type('second line');
+  // The draft is persisted while typing.
+  await waitFor(async () => (await storedEntry(page))?.ui?.draft === 'Typed by the visitor\nsecond line', { message: 'draft stored while typing' });
+  await page.keyboard.press('Enter');
+  const text = 'Typed by the visitor\nsecond line';
+  await waitForWidget(page, (w) => w.draft === '' && delivered(text)(w), 'message sent and shown, textarea cleared');
+  const threadId = await waitFor(async () => {
+    const e = await storedEntry(page);
+    return e && e.threads && e.threads[0] && e.threads[0].id;
+  }, { message: 'thread stored' });
+  const stored = await env.agent.messages(threadId);
+  assert.ok(stored.some((m) => m.text === text && m.author === 'visitor'), JSON.stringify(stored));
+  // Enter on an empty textarea sends nothing.
+  await page.keyboard.press('Enter');
+  await page.waitForTimeout(300);
+  assert.equal((await env.agent.messages(threadId)).length, stored.length);
+  // The send button works too.
+  await box.fill('Sent with the button');
+  await page.locator('#livechat-widget button.send').click();
+  await waitForWidget(page, delivered('Sent with the button'), 'button send');
+  assertNoPageErrors(page);
+});
