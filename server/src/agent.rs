@@ -30,7 +30,10 @@ fn find_token<'a>(app: &'a App, token: &str) -> Option<&'a AgentToken> {
 }
 
 fn cors(mut r: Response) -> Response {
-    r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    r.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     r
 }
 
@@ -38,13 +41,21 @@ fn authorize<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AgentToken, Bo
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     match token.and_then(|t| find_token(app, t)) {
         Some(a) => Ok(a),
         None => {
-            let mut r = error(StatusCode::UNAUTHORIZED, "unauthorized", "missing or unknown bearer token");
-            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            let mut r = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or unknown bearer token",
+            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             Err(Box::new(cors(r)))
         }
     }
@@ -52,11 +63,23 @@ fn authorize<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AgentToken, Bo
 
 fn store_failure(e: StoreError) -> Response {
     cors(match e {
-        StoreError::UnknownThread => error(StatusCode::NOT_FOUND, error_code::UNKNOWN_THREAD, "unknown conversation"),
-        StoreError::ThreadClosed => error(StatusCode::CONFLICT, error_code::THREAD_CLOSED, "the conversation is not open"),
+        StoreError::UnknownThread => error(
+            StatusCode::NOT_FOUND,
+            error_code::UNKNOWN_THREAD,
+            "unknown conversation",
+        ),
+        StoreError::ThreadClosed => error(
+            StatusCode::CONFLICT,
+            error_code::THREAD_CLOSED,
+            "the conversation is not open",
+        ),
         other => {
             eprintln!("agent api: {other}");
-            error(StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL, "internal error")
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error_code::INTERNAL,
+                "internal error",
+            )
         }
     })
 }
@@ -74,10 +97,22 @@ fn parse_status(s: &str) -> Option<ThreadStatus> {
 pub async fn preflight() -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     let h = r.headers_mut();
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, OPTIONS"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("authorization, content-type"));
-    h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET, POST, OPTIONS"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("authorization, content-type"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
     r
 }
 
@@ -90,7 +125,11 @@ pub struct ListQuery {
 }
 
 /// `GET /v1/conversations?widget_id=&status=&limit=`.
-pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Response {
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
@@ -98,19 +137,38 @@ pub async fn list(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Que
         None => None,
         Some(s) => match parse_status(s) {
             Some(st) => Some(st),
-            None => return cors(error(StatusCode::BAD_REQUEST, "bad_request", "status must be OPEN, SOLVED or CLOSED")),
+            None => {
+                return cors(error(
+                    StatusCode::BAD_REQUEST,
+                    "bad_request",
+                    "status must be OPEN, SOLVED or CLOSED",
+                ))
+            }
         },
     };
     let widget = q.widget_id.filter(|s| !s.is_empty());
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
-    match app.blocking(move |app| app.store.list_conversations(widget.as_deref(), status, limit)).await {
-        Ok(list) => cors(json_response(StatusCode::OK, &json!({ "conversations": list }))),
+    match app
+        .blocking(move |app| {
+            app.store
+                .list_conversations(widget.as_deref(), status, limit)
+        })
+        .await
+    {
+        Ok(list) => cors(json_response(
+            StatusCode::OK,
+            &json!({ "conversations": list }),
+        )),
         Err(e) => store_failure(e),
     }
 }
 
 /// `GET /v1/conversations/{id}`.
-pub async fn get_one(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn get_one(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
@@ -122,13 +180,23 @@ pub async fn get_one(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): 
 }
 
 /// `GET /v1/conversations/{id}/messages`.
-pub async fn messages(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn messages(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
     let tid = id.clone();
-    match app.blocking(move |app| app.store.conversation_messages(&tid)).await {
-        Ok(Some(m)) => cors(json_response(StatusCode::OK, &json!({ "thread_id": id, "messages": m }))),
+    match app
+        .blocking(move |app| app.store.conversation_messages(&tid))
+        .await
+    {
+        Ok(Some(m)) => cors(json_response(
+            StatusCode::OK,
+            &json!({ "thread_id": id, "messages": m }),
+        )),
         Ok(None) => store_failure(StoreError::UnknownThread),
         Err(e) => store_failure(e),
     }
@@ -140,18 +208,34 @@ struct ReplyBody {
 }
 
 /// `POST /v1/conversations/{id}/messages` `{text}`: reply as the token's agent.
-pub async fn reply(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn reply(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     let agent = match authorize(&app, &headers) {
         Ok(a) => a.name.clone(),
         Err(r) => return *r,
     };
     let Ok(b) = serde_json::from_slice::<ReplyBody>(&body) else {
-        return cors(error(StatusCode::BAD_REQUEST, error_code::INVALID_MESSAGE, "body must be {\"text\": \"…\"}"));
+        return cors(error(
+            StatusCode::BAD_REQUEST,
+            error_code::INVALID_MESSAGE,
+            "body must be {\"text\": \"…\"}",
+        ));
     };
     if b.text.trim().is_empty() || b.text.chars().count() > app.config.limits.text_max_chars {
-        return cors(error(StatusCode::BAD_REQUEST, error_code::INVALID_MESSAGE, "text must be non-empty and within the length limit"));
+        return cors(error(
+            StatusCode::BAD_REQUEST,
+            error_code::INVALID_MESSAGE,
+            "text must be non-empty and within the length limit",
+        ));
     }
-    match app.blocking(move |app| app.commit(|s| s.agent_reply(&id, &agent, &b.text, now_ms()))).await {
+    match app
+        .blocking(move |app| app.commit(|s| s.agent_reply(&id, &agent, &b.text, now_ms())))
+        .await
+    {
         Ok(m) => cors(json_response(StatusCode::CREATED, &json!({ "message": m }))),
         Err(e) => store_failure(e),
     }
@@ -163,13 +247,27 @@ struct StatusBody {
 }
 
 /// `POST /v1/conversations/{id}/status` `{status: "SOLVED" | "CLOSED"}`.
-pub async fn set_status(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>, body: Bytes) -> Response {
+pub async fn set_status(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
-    let status = match serde_json::from_slice::<StatusBody>(&body).ok().and_then(|b| parse_status(&b.status)) {
+    let status = match serde_json::from_slice::<StatusBody>(&body)
+        .ok()
+        .and_then(|b| parse_status(&b.status))
+    {
         Some(s @ (ThreadStatus::Solved | ThreadStatus::Closed)) => s,
-        _ => return cors(error(StatusCode::BAD_REQUEST, "bad_request", "body must be {\"status\": \"SOLVED\" | \"CLOSED\"}")),
+        _ => {
+            return cors(error(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "body must be {\"status\": \"SOLVED\" | \"CLOSED\"}",
+            ))
+        }
     };
     let result = app
         .blocking(move |app| {
@@ -185,13 +283,23 @@ pub async fn set_status(State(app): State<Arc<App>>, headers: HeaderMap, Path(id
 }
 
 /// `GET /v1/conversations/{id}/metadata` (spec 000 "Get Metadata").
-pub async fn metadata(State(app): State<Arc<App>>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+pub async fn metadata(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
     let tid = id.clone();
-    match app.blocking(move |app| app.store.conversation_metadata(&tid)).await {
-        Ok(Some(m)) => cors(json_response(StatusCode::OK, &json!({ "thread_id": id, "metadata": m }))),
+    match app
+        .blocking(move |app| app.store.conversation_metadata(&tid))
+        .await
+    {
+        Ok(Some(m)) => cors(json_response(
+            StatusCode::OK,
+            &json!({ "thread_id": id, "metadata": m }),
+        )),
         Ok(None) => store_failure(StoreError::UnknownThread),
         Err(e) => store_failure(e),
     }
@@ -204,7 +312,12 @@ pub struct EventsQuery {
 }
 
 /// `GET /v1/agent/events?token=…`: websocket of [`crate::store::AgentEvent`] JSON frames.
-pub async fn events(State(app): State<Arc<App>>, headers: HeaderMap, Query(q): Query<EventsQuery>, ws: WebSocketUpgrade) -> Response {
+pub async fn events(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    Query(q): Query<EventsQuery>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let agent = match q.token.as_deref().and_then(|t| find_token(&app, t)) {
         Some(a) => a.name.clone(),
         None => match authorize(&app, &headers) {

@@ -116,7 +116,10 @@ pub struct AgentToken {
 
 impl fmt::Debug for AgentToken {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AgentToken").field("name", &self.name).field("token", &"<redacted>").finish()
+        f.debug_struct("AgentToken")
+            .field("name", &self.name)
+            .field("token", &"<redacted>")
+            .finish()
     }
 }
 
@@ -132,7 +135,10 @@ pub struct SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretKey").field("ski", &self.ski).field("secret", &"<redacted>").finish()
+        f.debug_struct("SecretKey")
+            .field("ski", &self.ski)
+            .field("secret", &"<redacted>")
+            .finish()
     }
 }
 
@@ -254,7 +260,8 @@ impl Config {
 
     /// Reads and validates a TOML file.
     pub fn load(path: &std::path::Path) -> Result<Config, String> {
-        let s = std::fs::read_to_string(path).map_err(|e| format!("config {}: {e}", path.display()))?;
+        let s =
+            std::fs::read_to_string(path).map_err(|e| format!("config {}: {e}", path.display()))?;
         Config::from_toml_str(&s)
     }
 
@@ -270,11 +277,19 @@ impl Config {
             for k in &w.secret_keys {
                 match k.bytes() {
                     Some(b) if !b.is_empty() => {}
-                    _ => return Err(format!("config: widget {} key {}: secret is not base64", w.id, k.ski)),
+                    _ => {
+                        return Err(format!(
+                            "config: widget {} key {}: secret is not base64",
+                            w.id, k.ski
+                        ))
+                    }
                 }
             }
             if w.inactivity_timeout_secs.is_nan() || w.inactivity_timeout_secs <= 0.0 {
-                return Err(format!("config: widget {}: inactivity_timeout_secs must be > 0", w.id));
+                return Err(format!(
+                    "config: widget {}: inactivity_timeout_secs must be > 0",
+                    w.id
+                ));
             }
             for l in &w.languages {
                 if !LANGUAGES.contains(&l.as_str()) {
@@ -284,7 +299,10 @@ impl Config {
         }
         for a in &self.agents {
             if a.token.len() < 8 {
-                return Err(format!("config: agent {}: token too short (min 8 chars)", a.name));
+                return Err(format!(
+                    "config: agent {}: token too short (min 8 chars)",
+                    a.name
+                ));
             }
         }
         if self.limits.rate_limit_per_sec <= 0.0 || self.limits.rate_limit_burst < 1.0 {
@@ -302,7 +320,9 @@ impl Config {
 impl WidgetSettings {
     /// Whether `origin` (the `Origin` header value) is allowed.
     pub fn origin_allowed(&self, origin: &str) -> bool {
-        self.allowed_origins.iter().any(|p| origin_matches(p, origin))
+        self.allowed_origins
+            .iter()
+            .any(|p| origin_matches(p, origin))
     }
 
     /// The config served over HTTP.
@@ -346,7 +366,10 @@ pub fn origin_matches(pattern: &str, origin: &str) -> bool {
         if origin == prefix {
             return true;
         }
-        if let Some(port) = origin.strip_prefix(prefix).and_then(|r| r.strip_prefix(':')) {
+        if let Some(port) = origin
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix(':'))
+        {
             return !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit());
         }
         return false;
@@ -360,12 +383,27 @@ mod tests {
 
     #[test]
     fn origin_patterns() {
-        assert!(origin_matches("http://localhost:*", "http://localhost:8080"));
+        assert!(origin_matches(
+            "http://localhost:*",
+            "http://localhost:8080"
+        ));
         assert!(origin_matches("http://localhost:*", "http://localhost"));
-        assert!(!origin_matches("http://localhost:*", "http://localhost.evil.com:80"));
-        assert!(!origin_matches("http://localhost:*", "http://localhost:80x"));
-        assert!(origin_matches("https://shop.example", "https://shop.example"));
-        assert!(!origin_matches("https://shop.example", "https://shop.example.evil"));
+        assert!(!origin_matches(
+            "http://localhost:*",
+            "http://localhost.evil.com:80"
+        ));
+        assert!(!origin_matches(
+            "http://localhost:*",
+            "http://localhost:80x"
+        ));
+        assert!(origin_matches(
+            "https://shop.example",
+            "https://shop.example"
+        ));
+        assert!(!origin_matches(
+            "https://shop.example",
+            "https://shop.example.evil"
+        ));
         assert!(!origin_matches("https://shop.example", "null"));
     }
 
@@ -397,10 +435,21 @@ mod tests {
         for w in &c.widgets {
             assert!(w.themes.contains_key("light") && w.themes.contains_key("dark"));
             for (name, t) in &w.themes {
-                let (p, op) = (t.primary.as_deref().unwrap(), t.on_primary.as_deref().unwrap());
+                let (p, op) = (
+                    t.primary.as_deref().unwrap(),
+                    t.on_primary.as_deref().unwrap(),
+                );
                 let (bg, tx) = (t.background.as_deref().unwrap(), t.text.as_deref().unwrap());
-                assert!(contrast(p, op) >= 4.5, "{name}: on_primary contrast {}", contrast(p, op));
-                assert!(contrast(bg, tx) >= 4.5, "{name}: text contrast {}", contrast(bg, tx));
+                assert!(
+                    contrast(p, op) >= 4.5,
+                    "{name}: on_primary contrast {}",
+                    contrast(p, op)
+                );
+                assert!(
+                    contrast(bg, tx) >= 4.5,
+                    "{name}: text contrast {}",
+                    contrast(bg, tx)
+                );
             }
         }
         assert!(w.origin_allowed("http://127.0.0.1:5173"));

@@ -16,16 +16,21 @@ use crate::App;
 
 /// A JSON error response.
 pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = HttpError { code: code.to_string(), message: message.to_string() };
+    let body = HttpError {
+        code: code.to_string(),
+        message: message.to_string(),
+    };
     let mut r = (status, axum::Json(body)).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
 /// A JSON success response.
 pub fn json_response<T: serde::Serialize>(status: StatusCode, body: &T) -> Response {
     let mut r = (status, axum::Json(body)).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
 
@@ -35,9 +40,11 @@ fn origin(headers: &HeaderMap) -> Option<&str> {
 
 fn allow_origin(r: &mut Response, origin: &str) {
     if let Ok(v) = HeaderValue::from_str(origin) {
-        r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        r.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
     }
-    r.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Origin"));
 }
 
 /// `GET /healthz`.
@@ -46,10 +53,18 @@ pub async fn healthz() -> Response {
 }
 
 /// `GET /v1/widgets/{id}/config`.
-pub async fn widget_config(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn widget_config(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let o = origin(&headers);
     let Some(w) = app.config.widget(&id) else {
-        let mut r = error(StatusCode::NOT_FOUND, error_code::UNKNOWN_WIDGET, "unknown widget");
+        let mut r = error(
+            StatusCode::NOT_FOUND,
+            error_code::UNKNOWN_WIDGET,
+            "unknown widget",
+        );
         if let Some(o) = o {
             allow_origin(&mut r, o);
         }
@@ -57,7 +72,11 @@ pub async fn widget_config(State(app): State<Arc<App>>, Path(id): Path<String>, 
     };
     if let Some(o) = o {
         if !w.origin_allowed(o) {
-            return error(StatusCode::FORBIDDEN, error_code::ORIGIN_NOT_ALLOWED, "origin not allowed for this widget");
+            return error(
+                StatusCode::FORBIDDEN,
+                error_code::ORIGIN_NOT_ALLOWED,
+                "origin not allowed for this widget",
+            );
         }
     }
     let mut r = json_response(StatusCode::OK, &w.public_config(app.online(w)));
@@ -68,11 +87,20 @@ pub async fn widget_config(State(app): State<Arc<App>>, Path(id): Path<String>, 
 }
 
 /// `OPTIONS /v1/widgets/{id}/config` (CORS preflight).
-pub async fn widget_config_preflight(State(app): State<Arc<App>>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+pub async fn widget_config_preflight(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     preflight_for(&app, Some(&id), &headers, "GET, OPTIONS")
 }
 
-fn preflight_for(app: &App, widget: Option<&str>, headers: &HeaderMap, methods: &'static str) -> Response {
+fn preflight_for(
+    app: &App,
+    widget: Option<&str>,
+    headers: &HeaderMap,
+    methods: &'static str,
+) -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
     if let Some(o) = origin(headers) {
         let ok = match widget.and_then(|id| app.config.widget(id)) {
@@ -82,9 +110,18 @@ fn preflight_for(app: &App, widget: Option<&str>, headers: &HeaderMap, methods: 
         if ok {
             allow_origin(&mut r, o);
             let h = r.headers_mut();
-            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
-            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("content-type"));
-            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static(methods),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
         }
     }
     r
@@ -93,7 +130,13 @@ fn preflight_for(app: &App, widget: Option<&str>, headers: &HeaderMap, methods: 
 fn content_disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let mut encoded = String::new();
     for b in name.bytes() {
@@ -115,9 +158,21 @@ pub async fn attachment(State(app): State<Arc<App>>, Path(id): Path<String>) -> 
     let rec = match app.blocking(move |app| app.store.attachment(&lookup)).await {
         Ok(Some(r)) => r,
         Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", "unknown attachment"),
-        Err(_) => return error(StatusCode::INTERNAL_SERVER_ERROR, error_code::INTERNAL, "internal error"),
+        Err(_) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                error_code::INTERNAL,
+                "internal error",
+            )
+        }
     };
-    let Some(file) = rec.file else { return error(StatusCode::NOT_FOUND, "not_found", "attachment is an external link") };
+    let Some(file) = rec.file else {
+        return error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "attachment is an external link",
+        );
+    };
     let bytes = match tokio::fs::read(app.attachments_dir().join(file)).await {
         Ok(b) => b,
         Err(_) => return error(StatusCode::NOT_FOUND, "not_found", "attachment missing"),
@@ -126,15 +181,28 @@ pub async fn attachment(State(app): State<Arc<App>>, Path(id): Path<String>) -> 
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_str(&rec.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+        HeaderValue::from_str(&rec.content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
     if let Ok(v) = HeaderValue::from_str(&content_disposition(&rec.file_name)) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'; sandbox"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=86400"));
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; sandbox"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     r
 }
 
@@ -152,27 +220,49 @@ pub async fn demo_jwt(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
         return error(StatusCode::NOT_FOUND, "not_found", "not found");
     }
     let Ok(m) = serde_json::from_slice::<MintRequest>(&body) else {
-        return error(StatusCode::BAD_REQUEST, "bad_request", "body must be {\"sub\": …, \"stp\": …}");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "body must be {\"sub\": …, \"stp\": …}",
+        );
     };
     let w = match &m.widget_id {
         Some(id) => app.config.widget(id),
         None => app.config.widgets.first(),
     };
-    let Some(w) = w else { return error(StatusCode::NOT_FOUND, error_code::UNKNOWN_WIDGET, "unknown widget") };
+    let Some(w) = w else {
+        return error(
+            StatusCode::NOT_FOUND,
+            error_code::UNKNOWN_WIDGET,
+            "unknown widget",
+        );
+    };
     let Some(key) = w.secret_keys.first() else {
-        return error(StatusCode::CONFLICT, "no_key", "the widget has no secret key");
+        return error(
+            StatusCode::CONFLICT,
+            "no_key",
+            "the widget has no secret key",
+        );
     };
     let o = origin(&headers);
     if let Some(o) = o {
         if !w.origin_allowed(o) {
-            return error(StatusCode::FORBIDDEN, error_code::ORIGIN_NOT_ALLOWED, "origin not allowed for this widget");
+            return error(
+                StatusCode::FORBIDDEN,
+                error_code::ORIGIN_NOT_ALLOWED,
+                "origin not allowed for this widget",
+            );
         }
     }
     let now = now_ms() / 1000;
     let claims = json!({
         "jti": random_id(), "sub": m.sub, "stp": m.stp, "iss": w.id, "iat": now, "exp": now + 300, "ski": key.ski,
     });
-    let jwt = crate::jwt::sign_hs256(&json!({"alg": "HS256", "typ": "JWT"}), &claims, &key.bytes().unwrap_or_default());
+    let jwt = crate::jwt::sign_hs256(
+        &json!({"alg": "HS256", "typ": "JWT"}),
+        &claims,
+        &key.bytes().unwrap_or_default(),
+    );
     let mut r = json_response(StatusCode::OK, &json!({ "jwt": jwt }));
     if let Some(o) = o {
         allow_origin(&mut r, o);
@@ -187,7 +277,11 @@ pub async fn demo_jwt_preflight(State(app): State<Arc<App>>, headers: HeaderMap)
 
 /// MIME type for static files.
 pub fn static_mime(path: &FsPath) -> &'static str {
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "html" | "htm" => "text/html; charset=utf-8",
         "js" | "mjs" => "text/javascript; charset=utf-8",
@@ -245,20 +339,42 @@ pub fn resolve_static(root: &FsPath, url_path: &str) -> Option<PathBuf> {
 /// Fallback: static files from `--static-dir` (GET/HEAD), JSON 404 otherwise.
 pub async fn static_files(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
     let not_found = || error(StatusCode::NOT_FOUND, "not_found", "not found");
-    let Some(root) = &app.static_dir else { return not_found() };
+    let Some(root) = &app.static_dir else {
+        return not_found();
+    };
     if method != Method::GET && method != Method::HEAD {
-        return error(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not allowed");
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed",
+        );
     }
-    let Some(mut path) = resolve_static(root, uri.path()) else { return not_found() };
-    if tokio::fs::metadata(&path).await.map(|m| m.is_dir()).unwrap_or(false) {
+    let Some(mut path) = resolve_static(root, uri.path()) else {
+        return not_found();
+    };
+    if tokio::fs::metadata(&path)
+        .await
+        .map(|m| m.is_dir())
+        .unwrap_or(false)
+    {
         path.push("index.html");
     }
     match tokio::fs::read(&path).await {
         Ok(bytes) => {
-            let mut r = Response::new(if method == Method::HEAD { Body::empty() } else { Body::from(bytes) });
+            let mut r = Response::new(if method == Method::HEAD {
+                Body::empty()
+            } else {
+                Body::from(bytes)
+            });
             let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(static_mime(&path)));
-            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(static_mime(&path)),
+            );
+            h.insert(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            );
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             r
         }
@@ -274,7 +390,10 @@ mod tests {
     fn static_paths_cannot_escape() {
         let root = FsPath::new("/srv/www");
         assert_eq!(resolve_static(root, "/"), Some(PathBuf::from("/srv/www")));
-        assert_eq!(resolve_static(root, "/a/b.js"), Some(PathBuf::from("/srv/www/a/b.js")));
+        assert_eq!(
+            resolve_static(root, "/a/b.js"),
+            Some(PathBuf::from("/srv/www/a/b.js"))
+        );
         assert_eq!(resolve_static(root, "/../etc/passwd"), None);
         assert_eq!(resolve_static(root, "/a/%2e%2e/%2e%2e/etc"), None);
         assert_eq!(resolve_static(root, "/a\\..\\b"), None);

@@ -1,7 +1,9 @@
 //! In-memory fan-out: which sockets belong to which principal, and the agent event stream.
 //!
-//! Publishing happens while the caller holds the application's write lock, right after the
-//! store committed, so every socket receives a principal's events in sequence order.
+//! The store publishes right after each commit, in commit order, so every socket receives a
+//! principal's events in sequence order. A socket that registers while events are in flight
+//! may see an event both in its replay/sync and live; it drops live events with a sequence
+//! number it already has.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +20,8 @@ use crate::store::Effects;
 pub struct Outbound {
     /// Principal id.
     pub principal: Arc<str>,
+    /// Sequence number of the event.
+    pub seq: livechat_protocol::Seq,
     /// Serialized frame.
     pub text: Utf8Bytes,
 }
@@ -36,7 +40,11 @@ pub struct Hub {
 
 impl Default for Hub {
     fn default() -> Self {
-        Hub { principals: Mutex::new(HashMap::new()), agent_tx: broadcast::channel(4096).0, agents: AtomicUsize::new(0) }
+        Hub {
+            principals: Mutex::new(HashMap::new()),
+            agent_tx: broadcast::channel(4096).0,
+            agents: AtomicUsize::new(0),
+        }
     }
 }
 
@@ -46,10 +54,19 @@ impl Hub {
     }
 
     /// Adds a socket to a principal.
-    pub fn register(&self, conn: u64, principal: &str, widget_id: &str, tx: mpsc::Sender<Outbound>) {
+    pub fn register(
+        &self,
+        conn: u64,
+        principal: &str,
+        widget_id: &str,
+        tx: mpsc::Sender<Outbound>,
+    ) {
         let mut m = self.lock();
         m.entry(Arc::from(principal))
-            .or_insert_with(|| Conns { widget_id: widget_id.to_string(), conns: Vec::new() })
+            .or_insert_with(|| Conns {
+                widget_id: widget_id.to_string(),
+                conns: Vec::new(),
+            })
             .conns
             .push((conn, tx));
     }
@@ -79,7 +96,11 @@ impl Hub {
 
     /// Principals of `widget_id` with at least one socket.
     pub fn connected_principals(&self, widget_id: &str) -> Vec<String> {
-        self.lock().iter().filter(|(_, c)| c.widget_id == widget_id).map(|(p, _)| p.to_string()).collect()
+        self.lock()
+            .iter()
+            .filter(|(_, c)| c.widget_id == widget_id)
+            .map(|(p, _)| p.to_string())
+            .collect()
     }
 
     /// Number of visitor sockets.
@@ -93,14 +114,26 @@ impl Hub {
         if !fx.visitor.is_empty() {
             let mut m = self.lock();
             for ev in &fx.visitor {
-                let Some(entry) = m.get_mut(ev.principal_id.as_str()) else { continue };
-                let frame = ServerFrame::Event { seq: ev.seq, event: ev.event.clone() };
+                let Some(entry) = m.get_mut(ev.principal_id.as_str()) else {
+                    continue;
+                };
+                let frame = ServerFrame::Event {
+                    seq: ev.seq,
+                    event: ev.event.clone(),
+                };
                 let text: Utf8Bytes = match serde_json::to_string(&frame) {
                     Ok(s) => s.into(),
                     Err(_) => continue,
                 };
                 let principal: Arc<str> = Arc::from(ev.principal_id.as_str());
-                entry.conns.retain(|(_, tx)| tx.try_send(Outbound { principal: principal.clone(), text: text.clone() }).is_ok());
+                entry.conns.retain(|(_, tx)| {
+                    tx.try_send(Outbound {
+                        principal: principal.clone(),
+                        seq: ev.seq,
+                        text: text.clone(),
+                    })
+                    .is_ok()
+                });
                 if entry.conns.is_empty() {
                     m.remove(ev.principal_id.as_str());
                 }

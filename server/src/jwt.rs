@@ -33,7 +33,10 @@ pub struct Verified {
 }
 
 fn b64(s: &str) -> Result<Vec<u8>, String> {
-    URL_SAFE_NO_PAD.decode(s).or_else(|_| URL_SAFE.decode(s)).map_err(|_| "token is not base64url".into())
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .or_else(|_| URL_SAFE.decode(s))
+        .map_err(|_| "token is not base64url".into())
 }
 
 fn num(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, String> {
@@ -58,21 +61,27 @@ fn string<'a>(claims: &'a Map<String, Value>, name: &str) -> Result<Option<&'a s
 /// Verifies `token` for `widget` at `now_secs`. The error names the broken rule, never a secret.
 pub fn verify(token: &str, widget: &WidgetSettings, now_secs: u64) -> Result<Verified, String> {
     let mut parts = token.trim().split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err("token must have three dot-separated parts".into());
     };
-    let header: Map<String, Value> =
-        serde_json::from_slice(&b64(h)?).map_err(|_| "token header is not a JSON object".to_string())?;
+    let header: Map<String, Value> = serde_json::from_slice(&b64(h)?)
+        .map_err(|_| "token header is not a JSON object".to_string())?;
     match header.get("alg").and_then(Value::as_str) {
         Some("HS256") => {}
         Some(other) => return Err(format!("alg must be HS256, not {other}")),
         None => return Err("alg must be HS256".into()),
     }
-    let claims: Map<String, Value> =
-        serde_json::from_slice(&b64(p)?).map_err(|_| "token payload is not a JSON object".to_string())?;
+    let claims: Map<String, Value> = serde_json::from_slice(&b64(p)?)
+        .map_err(|_| "token payload is not a JSON object".to_string())?;
     let ski = match string(&claims, "ski")? {
         Some(s) => s.to_string(),
-        None => match header.get("ski").or_else(|| header.get("kid")).and_then(Value::as_str) {
+        None => match header
+            .get("ski")
+            .or_else(|| header.get("kid"))
+            .and_then(Value::as_str)
+        {
             Some(s) => s.to_string(),
             None => return Err("ski is required".into()),
         },
@@ -82,14 +91,17 @@ pub fn verify(token: &str, widget: &WidgetSettings, now_secs: u64) -> Result<Ver
         .iter()
         .find(|k| k.ski == ski)
         .ok_or_else(|| "ski does not name a key of this widget".to_string())?;
-    let secret = key.bytes().ok_or_else(|| "ski does not name a usable key".to_string())?;
+    let secret = key
+        .bytes()
+        .ok_or_else(|| "ski does not name a usable key".to_string())?;
     let sig = b64(s)?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&secret).map_err(|_| "bad key".to_string())?;
     mac.update(h.as_bytes());
     mac.update(b".");
     mac.update(p.as_bytes());
     // `verify_slice` compares in constant time.
-    mac.verify_slice(&sig).map_err(|_| "signature does not verify (wrong key?)".to_string())?;
+    mac.verify_slice(&sig)
+        .map_err(|_| "signature does not verify (wrong key?)".to_string())?;
 
     match string(&claims, "iss")? {
         Some(iss) if iss == widget.id => {}
@@ -117,7 +129,12 @@ pub fn verify(token: &str, widget: &WidgetSettings, now_secs: u64) -> Result<Ver
         Some(s) if !s.trim().is_empty() => s.to_string(),
         _ => return Err("sub must be non-empty".into()),
     };
-    Ok(Verified { subject: sub, subject_type: stp, jti, exp })
+    Ok(Verified {
+        subject: sub,
+        subject_type: stp,
+        jti,
+        exp,
+    })
 }
 
 /// Signs `claims` with HS256 and `secret` (used by the demo mint endpoint and tests).

@@ -35,10 +35,10 @@ pub struct App {
     pub config: Config,
     /// Storage.
     pub store: Arc<dyn Store>,
-    /// Socket registry.
-    pub hub: Hub,
-    /// Serializes mutations with their publication (keeps per-principal order).
-    write_lock: Mutex<()>,
+    /// Socket registry (the store publishes committed events into it).
+    pub hub: Arc<Hub>,
+    /// Serializes agent presence changes with their availability events.
+    presence_lock: Mutex<()>,
     /// Data directory (attachments live in `attachments/`).
     pub data_dir: PathBuf,
     /// Directory served at `/`.
@@ -62,17 +62,12 @@ impl App {
         }
     }
 
-    /// The write lock: hold it across a store mutation and [`Hub::publish`] of its effects.
-    pub fn write_guard(&self) -> MutexGuard<'_, ()> {
-        self.write_lock.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs a mutation and publishes its effects, under the write lock. Blocking.
-    pub fn commit<T>(&self, f: impl FnOnce(&dyn Store) -> StoreResult<(T, Effects)>) -> StoreResult<T> {
-        let _g = self.write_guard();
-        let (t, fx) = f(&*self.store)?;
-        self.hub.publish(&fx);
-        Ok(t)
+    /// Runs a mutation (its effects are published by the store after commit). Blocking.
+    pub fn commit<T>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> StoreResult<(T, Effects)>,
+    ) -> StoreResult<T> {
+        f(&*self.store).map(|(t, _)| t)
     }
 
     /// Whether agents count as online for `w` (spec 004).
@@ -92,7 +87,7 @@ impl App {
 
     /// Adds or removes an agent socket and emits availability changes. Blocking.
     pub fn agent_presence(&self, up: bool) {
-        let _g = self.write_guard();
+        let _g: MutexGuard<'_, ()> = self.presence_lock.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.hub.agent_delta(up);
         let changed = if up { before == 0 } else { before == 1 };
         if !changed {
@@ -107,9 +102,8 @@ impl App {
             if principals.is_empty() {
                 continue;
             }
-            match self.store.availability(&principals, up, now) {
-                Ok(fx) => self.hub.publish(&fx),
-                Err(e) => eprintln!("availability: {e}"),
+            if let Err(e) = self.store.availability(&principals, up, now) {
+                eprintln!("availability: {e}");
             }
         }
     }
@@ -173,15 +167,38 @@ impl RunningServer {
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(http::healthz))
-        .route("/v1/widgets/{id}/config", get(http::widget_config).options(http::widget_config_preflight))
+        .route(
+            "/v1/widgets/{id}/config",
+            get(http::widget_config).options(http::widget_config_preflight),
+        )
         .route("/v1/ws", get(ws::ws_handler))
         .route("/v1/attachments/{id}", get(http::attachment))
-        .route("/demo/jwt", post(http::demo_jwt).options(http::demo_jwt_preflight))
-        .route("/v1/conversations", get(agent::list).options(agent::preflight))
-        .route("/v1/conversations/{id}", get(agent::get_one).options(agent::preflight))
-        .route("/v1/conversations/{id}/messages", get(agent::messages).post(agent::reply).options(agent::preflight))
-        .route("/v1/conversations/{id}/status", post(agent::set_status).options(agent::preflight))
-        .route("/v1/conversations/{id}/metadata", get(agent::metadata).options(agent::preflight))
+        .route(
+            "/demo/jwt",
+            post(http::demo_jwt).options(http::demo_jwt_preflight),
+        )
+        .route(
+            "/v1/conversations",
+            get(agent::list).options(agent::preflight),
+        )
+        .route(
+            "/v1/conversations/{id}",
+            get(agent::get_one).options(agent::preflight),
+        )
+        .route(
+            "/v1/conversations/{id}/messages",
+            get(agent::messages)
+                .post(agent::reply)
+                .options(agent::preflight),
+        )
+        .route(
+            "/v1/conversations/{id}/status",
+            post(agent::set_status).options(agent::preflight),
+        )
+        .route(
+            "/v1/conversations/{id}/metadata",
+            get(agent::metadata).options(agent::preflight),
+        )
         .route("/v1/agent/events", get(agent::events))
         .fallback(http::static_files)
         .with_state(app)
@@ -197,17 +214,22 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
     .await
     .map_err(|e| e.to_string())??;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let hub = Arc::new(Hub::default());
+    let publisher_hub = hub.clone();
+    store.set_publisher(Arc::new(move |fx: &Effects| publisher_hub.publish(fx)));
     let app = Arc::new(App {
         config: opts.config,
         store: Arc::new(store),
-        hub: Hub::default(),
-        write_lock: Mutex::new(()),
+        hub,
+        presence_lock: Mutex::new(()),
         data_dir: opts.data_dir,
         static_dir: opts.static_dir,
         shutdown: shutdown_rx.clone(),
         next_conn: AtomicU64::new(1),
     });
-    let listener = tokio::net::TcpListener::bind(opts.addr).await.map_err(|e| format!("bind {}: {e}", opts.addr))?;
+    let listener = tokio::net::TcpListener::bind(opts.addr)
+        .await
+        .map_err(|e| format!("bind {}: {e}", opts.addr))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     use axum::serve::ListenerExt;
     let listener = listener.tap_io(|tcp| {
@@ -228,7 +250,12 @@ pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
             eprintln!("server error: {e}");
         }
     });
-    Ok(RunningServer { addr, app, shutdown_tx, handle })
+    Ok(RunningServer {
+        addr,
+        app,
+        shutdown_tx,
+        handle,
+    })
 }
 
 /// Closes inactive threads and forgets expired jtis / sessions, periodically.
@@ -252,7 +279,11 @@ async fn sweeper(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
                     app.commit(|s| Ok(((), s.close_inactive(&w.id, cutoff, now)?)))?;
                 }
                 if purge {
-                    let idle = app.config.limits.session_idle_timeout_secs.saturating_mul(1000);
+                    let idle = app
+                        .config
+                        .limits
+                        .session_idle_timeout_secs
+                        .saturating_mul(1000);
                     app.store.purge(now, idle)?;
                 }
                 Ok(())

@@ -20,11 +20,20 @@ fn parse_args() -> Result<(PathBuf, PathBuf, SocketAddr, Option<PathBuf>), Strin
             Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
             _ => (a.clone(), None),
         };
-        let mut value = |name: &str| inline.clone().or_else(|| args.next()).ok_or_else(|| format!("{name} needs a value\n{USAGE}"));
+        let mut value = |name: &str| {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{name} needs a value\n{USAGE}"))
+        };
         match flag.as_str() {
             "--config" => config = Some(PathBuf::from(value("--config")?)),
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
-            "--addr" => addr = value("--addr")?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--addr" => {
+                addr = value("--addr")?
+                    .parse()
+                    .map_err(|e| format!("--addr: {e}"))?
+            }
             "--static-dir" => static_dir = Some(PathBuf::from(value("--static-dir")?)),
             "-h" | "--help" => {
                 println!("{USAGE}");
@@ -98,7 +107,14 @@ async fn main() {
         }
     }
     let signal = shutdown_signal();
-    let server = match start(ServerOptions { config, data_dir, addr, static_dir }).await {
+    let server = match start(ServerOptions {
+        config,
+        data_dir,
+        addr,
+        static_dir,
+    })
+    .await
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("{e}");

@@ -21,7 +21,10 @@ pub struct Reject {
 }
 
 fn reject(code: &'static str, message: impl Into<String>) -> Reject {
-    Reject { code, message: message.into() }
+    Reject {
+        code,
+        message: message.into(),
+    }
 }
 
 /// MIME type guessed from a file name's extension.
@@ -86,24 +89,38 @@ fn depth(v: &Json) -> usize {
 /// Checks contextual data against the limits. Keys such as `__proto__` are plain data here.
 pub fn check_metadata(metadata: &BTreeMap<String, Json>, limits: &Limits) -> Result<(), Reject> {
     if metadata.is_empty() {
-        return Err(reject(error_code::INVALID_METADATA, "metadata must not be empty"));
+        return Err(reject(
+            error_code::INVALID_METADATA,
+            "metadata must not be empty",
+        ));
     }
     for (k, v) in metadata {
         if k.is_empty() || k.chars().count() > 256 {
-            return Err(reject(error_code::INVALID_METADATA, "metadata keys must be 1 to 256 characters"));
+            return Err(reject(
+                error_code::INVALID_METADATA,
+                "metadata keys must be 1 to 256 characters",
+            ));
         }
         if 1 + depth(v) > limits.metadata_max_depth {
             return Err(reject(
                 error_code::INVALID_METADATA,
-                format!("metadata is nested deeper than {} levels", limits.metadata_max_depth),
+                format!(
+                    "metadata is nested deeper than {} levels",
+                    limits.metadata_max_depth
+                ),
             ));
         }
     }
-    let size = serde_json::to_vec(metadata).map(|v| v.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(metadata)
+        .map(|v| v.len())
+        .unwrap_or(usize::MAX);
     if size > limits.metadata_max_bytes {
         return Err(reject(
             error_code::INVALID_METADATA,
-            format!("metadata is {size} bytes; the limit is {}", limits.metadata_max_bytes),
+            format!(
+                "metadata is {size} bytes; the limit is {}",
+                limits.metadata_max_bytes
+            ),
         ));
     }
     Ok(())
@@ -114,14 +131,22 @@ fn check_text(text: &str, limits: &Limits, what: &str) -> Result<(), Reject> {
     if n > limits.text_max_chars {
         return Err(reject(
             error_code::INVALID_MESSAGE,
-            format!("{what} is {n} characters; the limit is {}", limits.text_max_chars),
+            format!(
+                "{what} is {n} characters; the limit is {}",
+                limits.text_max_chars
+            ),
         ));
     }
     Ok(())
 }
 
 /// Validates a message body and writes its attachment (if any) durably into `attachments_dir`.
-pub fn prepare_body(body: OutgoingBody, widget: &WidgetSettings, limits: &Limits, attachments_dir: &Path) -> Result<NewContent, Reject> {
+pub fn prepare_body(
+    body: OutgoingBody,
+    widget: &WidgetSettings,
+    limits: &Limits,
+    attachments_dir: &Path,
+) -> Result<NewContent, Reject> {
     match body {
         OutgoingBody::Basic { text, attachment } => {
             let text = text.filter(|t| !t.trim().is_empty());
@@ -129,30 +154,49 @@ pub fn prepare_body(body: OutgoingBody, widget: &WidgetSettings, limits: &Limits
                 check_text(t, limits, "text")?;
             }
             if text.is_none() && attachment.is_none() {
-                return Err(reject(error_code::INVALID_MESSAGE, "message needs text or an attachment"));
+                return Err(reject(
+                    error_code::INVALID_MESSAGE,
+                    "message needs text or an attachment",
+                ));
             }
             let attachment = match attachment {
                 Some(a) => Some(prepare_attachment(a, widget, attachments_dir)?),
                 None => None,
             };
-            Ok(NewContent { text, attachment, ..Default::default() })
+            Ok(NewContent {
+                text,
+                attachment,
+                ..Default::default()
+            })
         }
-        OutgoingBody::CustomData { custom_data, agent_message, user_message } => {
+        OutgoingBody::CustomData {
+            custom_data,
+            agent_message,
+            user_message,
+        } => {
             if let Some(t) = &agent_message {
                 check_text(t, limits, "agentMessage")?;
             }
             if let Some(t) = &user_message {
                 check_text(t, limits, "userMessage")?;
             }
-            let size = serde_json::to_vec(&custom_data).map(|v| v.len()).unwrap_or(usize::MAX);
+            let size = serde_json::to_vec(&custom_data)
+                .map(|v| v.len())
+                .unwrap_or(usize::MAX);
             if size > limits.custom_data_max_bytes {
                 return Err(reject(
                     error_code::INVALID_MESSAGE,
-                    format!("customData is {size} bytes; the limit is {}", limits.custom_data_max_bytes),
+                    format!(
+                        "customData is {size} bytes; the limit is {}",
+                        limits.custom_data_max_bytes
+                    ),
                 ));
             }
             if depth(&custom_data) > limits.metadata_max_depth.max(16) {
-                return Err(reject(error_code::INVALID_MESSAGE, "customData is nested too deeply"));
+                return Err(reject(
+                    error_code::INVALID_MESSAGE,
+                    "customData is nested too deeply",
+                ));
             }
             Ok(NewContent {
                 text: user_message,
@@ -170,15 +214,25 @@ fn clean_file_name(name: &str) -> Result<String, Reject> {
     let cleaned: String = base.chars().filter(|c| !c.is_control()).collect();
     let cleaned = cleaned.trim().to_string();
     if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
-        return Err(reject(error_code::INVALID_MESSAGE, "attachment needs a file name"));
+        return Err(reject(
+            error_code::INVALID_MESSAGE,
+            "attachment needs a file name",
+        ));
     }
     if cleaned.chars().count() > 255 {
-        return Err(reject(error_code::INVALID_MESSAGE, "attachment file name is longer than 255 characters"));
+        return Err(reject(
+            error_code::INVALID_MESSAGE,
+            "attachment file name is longer than 255 characters",
+        ));
     }
     Ok(cleaned)
 }
 
-fn prepare_attachment(a: OutgoingAttachment, widget: &WidgetSettings, dir: &Path) -> Result<NewAttachment, Reject> {
+fn prepare_attachment(
+    a: OutgoingAttachment,
+    widget: &WidgetSettings,
+    dir: &Path,
+) -> Result<NewAttachment, Reject> {
     let policy = &widget.attachments;
     let file_name = clean_file_name(&a.file_name)?;
     let by_name = mime_from_name(&file_name);
@@ -187,7 +241,10 @@ fn prepare_attachment(a: OutgoingAttachment, widget: &WidgetSettings, dir: &Path
         if type_allowed(&policy.allowed_types, mime) && name_ok {
             Ok(())
         } else {
-            Err(reject(error_code::ATTACHMENT_REJECTED, format!("attachment type {mime} is not allowed")))
+            Err(reject(
+                error_code::ATTACHMENT_REJECTED,
+                format!("attachment type {mime} is not allowed"),
+            ))
         }
     };
     let content = a.content.trim();
@@ -195,7 +252,10 @@ fn prepare_attachment(a: OutgoingAttachment, widget: &WidgetSettings, dir: &Path
         let mime = by_name.unwrap_or("application/octet-stream");
         type_ok(mime)?;
         if content.len() > 2048 || content.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(reject(error_code::INVALID_MESSAGE, "attachment URL is not valid"));
+            return Err(reject(
+                error_code::INVALID_MESSAGE,
+                "attachment URL is not valid",
+            ));
         }
         return Ok(NewAttachment {
             id: random_id(),
@@ -208,20 +268,38 @@ fn prepare_attachment(a: OutgoingAttachment, widget: &WidgetSettings, dir: &Path
     }
     let (declared, data) = if let Some(rest) = content.strip_prefix("data:") {
         let Some((head, data)) = rest.split_once(',') else {
-            return Err(reject(error_code::INVALID_MESSAGE, "attachment data URL has no comma"));
+            return Err(reject(
+                error_code::INVALID_MESSAGE,
+                "attachment data URL has no comma",
+            ));
         };
         let mut parts = head.split(';');
         let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         if !parts.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
-            return Err(reject(error_code::INVALID_MESSAGE, "attachment data URL must be base64"));
+            return Err(reject(
+                error_code::INVALID_MESSAGE,
+                "attachment data URL must be base64",
+            ));
         }
-        (if mime.is_empty() || mime == "application/octet-stream" { None } else { Some(mime) }, data)
+        (
+            if mime.is_empty() || mime == "application/octet-stream" {
+                None
+            } else {
+                Some(mime)
+            },
+            data,
+        )
     } else if content.starts_with("http://") {
-        return Err(reject(error_code::INVALID_MESSAGE, "attachment URLs must be https"));
+        return Err(reject(
+            error_code::INVALID_MESSAGE,
+            "attachment URLs must be https",
+        ));
     } else {
         (None, content)
     };
-    let mime = declared.or_else(|| by_name.map(str::to_string)).unwrap_or_else(|| "application/octet-stream".into());
+    let mime = declared
+        .or_else(|| by_name.map(str::to_string))
+        .unwrap_or_else(|| "application/octet-stream".into());
     type_ok(&mime)?;
     // Reject oversized content before decoding it.
     let approx = (data.len() as u64 / 4) * 3;
@@ -237,14 +315,23 @@ fn prepare_attachment(a: OutgoingAttachment, widget: &WidgetSettings, dir: &Path
         .or_else(|_| base64::engine::general_purpose::STANDARD_NO_PAD.decode(&compact))
         .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(&compact))
         .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(&compact))
-        .map_err(|_| reject(error_code::INVALID_MESSAGE, "attachment content is not valid base64"))?;
+        .map_err(|_| {
+            reject(
+                error_code::INVALID_MESSAGE,
+                "attachment content is not valid base64",
+            )
+        })?;
     if bytes.is_empty() {
         return Err(reject(error_code::INVALID_MESSAGE, "attachment is empty"));
     }
     if bytes.len() as u64 > policy.max_bytes {
         return Err(reject(
             error_code::ATTACHMENT_REJECTED,
-            format!("attachment is {} bytes; the limit is {}", bytes.len(), policy.max_bytes),
+            format!(
+                "attachment is {} bytes; the limit is {}",
+                bytes.len(),
+                policy.max_bytes
+            ),
         ));
     }
     let id = random_id();
@@ -256,7 +343,12 @@ fn prepare_attachment(a: OutgoingAttachment, widget: &WidgetSettings, dir: &Path
         std::fs::rename(&tmp, dir.join(&id))?;
         Ok(())
     };
-    write().map_err(|e| reject(error_code::INTERNAL, format!("could not store attachment: {e}")))?;
+    write().map_err(|e| {
+        reject(
+            error_code::INTERNAL,
+            format!("could not store attachment: {e}"),
+        )
+    })?;
     Ok(NewAttachment {
         file: Some(id.clone()),
         id,
@@ -294,6 +386,9 @@ mod tests {
         assert_eq!(check_metadata(&m, &l).unwrap_err().code, "invalid_metadata");
         let mut big = BTreeMap::new();
         big.insert("k".to_string(), json!("x".repeat(20_000)));
-        assert_eq!(check_metadata(&big, &l).unwrap_err().code, "invalid_metadata");
+        assert_eq!(
+            check_metadata(&big, &l).unwrap_err().code,
+            "invalid_metadata"
+        );
     }
 }

@@ -8,7 +8,10 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use futures::SinkExt;
-use livechat_protocol::{error_code, ClientFrame, Customer, Event, MultiThreadStrategy, OutgoingBody, Seq, ServerFrame, PROTOCOL_VERSION};
+use livechat_protocol::{
+    error_code, ClientFrame, Customer, Event, MultiThreadStrategy, OutgoingBody, Seq, ServerFrame,
+    PROTOCOL_VERSION,
+};
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
@@ -19,11 +22,22 @@ use crate::{http, jwt, validate, App};
 
 /// Upgrade handler. An `Origin` that no widget allows is refused here; the widget-specific
 /// check happens at `hello`. Requests without `Origin` (non-browser clients) are accepted.
-pub async fn ws_handler(State(app): State<Arc<App>>, headers: HeaderMap, ws: WebSocketUpgrade) -> Response {
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_string);
+pub async fn ws_handler(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     if let Some(o) = &origin {
         if !app.config.widgets.iter().any(|w| w.origin_allowed(o)) {
-            return http::error(StatusCode::FORBIDDEN, error_code::ORIGIN_NOT_ALLOWED, "origin not allowed");
+            return http::error(
+                StatusCode::FORBIDDEN,
+                error_code::ORIGIN_NOT_ALLOWED,
+                "origin not allowed",
+            );
         }
     }
     let l = &app.config.limits;
@@ -48,7 +62,8 @@ struct Bucket {
 impl Bucket {
     fn take(&mut self) -> Result<(), u64> {
         let now = Instant::now();
-        self.tokens = (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
+        self.tokens =
+            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
         self.last = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
@@ -72,6 +87,8 @@ struct Conn {
     principal: Option<Principal>,
     session_hash: Option<String>,
     rx: Option<mpsc::Receiver<Outbound>>,
+    /// The last event sequence sent on this socket (live events at or below it are duplicates).
+    last_seq: Seq,
     bucket: Bucket,
 }
 
@@ -84,20 +101,37 @@ fn req_of(text: &str) -> Option<String> {
     if text.len() > 64 * 1024 {
         return None;
     }
-    serde_json::from_str::<ReqOnly>(text).ok().and_then(|r| r.req)
+    serde_json::from_str::<ReqOnly>(text)
+        .ok()
+        .and_then(|r| r.req)
 }
 
 fn error_frame(req: Option<String>, code: &str, message: impl Into<String>) -> ServerFrame {
-    ServerFrame::Error { req, code: code.to_string(), message: message.into(), retry_after_ms: None }
+    ServerFrame::Error {
+        req,
+        code: code.to_string(),
+        message: message.into(),
+        retry_after_ms: None,
+    }
 }
 
 fn store_error(req: &str, e: StoreError) -> ServerFrame {
     let req = Some(req.to_string());
     match e {
-        StoreError::Conflict => error_frame(req, error_code::IDEMPOTENCY_CONFLICT, "this req was already used with a different body"),
+        StoreError::Conflict => error_frame(
+            req,
+            error_code::IDEMPOTENCY_CONFLICT,
+            "this req was already used with a different body",
+        ),
         StoreError::UnknownThread => error_frame(req, error_code::UNKNOWN_THREAD, "unknown thread"),
-        StoreError::ThreadClosed => error_frame(req, error_code::THREAD_CLOSED, "the thread is not open"),
-        StoreError::JtiReplayed => error_frame(req, error_code::INVALID_TOKEN, "jti was already used (tokens are single-use)"),
+        StoreError::ThreadClosed => {
+            error_frame(req, error_code::THREAD_CLOSED, "the thread is not open")
+        }
+        StoreError::JtiReplayed => error_frame(
+            req,
+            error_code::INVALID_TOKEN,
+            "jti was already used (tokens are single-use)",
+        ),
         StoreError::Internal(m) => {
             eprintln!("internal error: {m}");
             error_frame(req, error_code::INTERNAL, "internal error")
@@ -120,20 +154,44 @@ async fn send_frame(socket: &mut WebSocket, frame: &ServerFrame) -> bool {
 }
 
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
-    let _ = socket.send(WsMessage::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+    let _ = socket
+        .send(WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        })))
+        .await;
 }
 
 impl Conn {
     fn new(app: Arc<App>, origin: Option<String>) -> Conn {
         let l = &app.config.limits;
-        let bucket = Bucket { tokens: l.rate_limit_burst, last: Instant::now(), rate: l.rate_limit_per_sec, burst: l.rate_limit_burst };
-        Conn { id: app.conn_id(), app, origin, widget: None, principal: None, session_hash: None, rx: None, bucket }
+        let bucket = Bucket {
+            tokens: l.rate_limit_burst,
+            last: Instant::now(),
+            rate: l.rate_limit_per_sec,
+            burst: l.rate_limit_burst,
+        };
+        Conn {
+            id: app.conn_id(),
+            app,
+            origin,
+            widget: None,
+            principal: None,
+            session_hash: None,
+            rx: None,
+            last_seq: 0,
+            bucket,
+        }
     }
 
     async fn run(mut self, mut socket: WebSocket) {
         let mut shutdown = self.app.shutdown.clone();
         let idle_secs = self.app.config.limits.ws_idle_timeout_secs;
-        let idle = if idle_secs == 0 { Duration::from_secs(100 * 365 * 24 * 3600) } else { Duration::from_secs(idle_secs) };
+        let idle = if idle_secs == 0 {
+            Duration::from_secs(100 * 365 * 24 * 3600)
+        } else {
+            Duration::from_secs(idle_secs)
+        };
         let sleep = tokio::time::sleep(idle);
         tokio::pin!(sleep);
         loop {
@@ -145,8 +203,11 @@ impl Conn {
                 out = recv_opt(&mut self.rx) => match out {
                     Some(o) => {
                         let current = self.principal.as_ref().map(|p| p.id.as_str());
-                        if current == Some(&*o.principal) && socket.send(WsMessage::Text(o.text)).await.is_err() {
-                            break;
+                        if current == Some(&*o.principal) && o.seq > self.last_seq {
+                            self.last_seq = o.seq;
+                            if socket.send(WsMessage::Text(o.text)).await.is_err() {
+                                break;
+                            }
                         }
                     }
                     None => {
@@ -208,17 +269,28 @@ impl Conn {
             Err(e) => {
                 let mut msg = e.to_string();
                 msg.truncate(200);
-                let f = error_frame(req_of(text), error_code::MALFORMED_FRAME, format!("malformed frame: {msg}"));
+                let f = error_frame(
+                    req_of(text),
+                    error_code::MALFORMED_FRAME,
+                    format!("malformed frame: {msg}"),
+                );
                 return self.reply(socket, &f).await;
             }
         };
         if self.principal.is_none() {
             return match frame {
-                ClientFrame::Hello { protocol, widget_id, session, last_seq } => {
-                    self.hello(socket, protocol, widget_id, session, last_seq).await
+                ClientFrame::Hello {
+                    protocol,
+                    widget_id,
+                    session,
+                    last_seq,
+                } => {
+                    self.hello(socket, protocol, widget_id, session, last_seq)
+                        .await
                 }
                 _ => {
-                    let f = error_frame(None, error_code::BAD_HELLO, "the first frame must be hello");
+                    let f =
+                        error_frame(None, error_code::BAD_HELLO, "the first frame must be hello");
                     send_frame(socket, &f).await;
                     Flow::Close(1008, "hello required")
                 }
@@ -226,12 +298,24 @@ impl Conn {
         }
         match frame {
             ClientFrame::Hello { .. } => {
-                let f = error_frame(None, error_code::BAD_HELLO, "hello was already received on this socket");
+                let f = error_frame(
+                    None,
+                    error_code::BAD_HELLO,
+                    "hello was already received on this socket",
+                );
                 self.reply(socket, &f).await
             }
             ClientFrame::Ping { nonce } => self.reply(socket, &ServerFrame::Pong { nonce }).await,
-            ClientFrame::Send { req, thread_id, body } => self.send(socket, req, thread_id, body).await,
-            ClientFrame::ContextualData { req, metadata, strategy } => self.contextual(socket, req, metadata, strategy).await,
+            ClientFrame::Send {
+                req,
+                thread_id,
+                body,
+            } => self.send(socket, req, thread_id, body).await,
+            ClientFrame::ContextualData {
+                req,
+                metadata,
+                strategy,
+            } => self.contextual(socket, req, metadata, strategy).await,
             ClientFrame::Auth { req, jwt } => self.auth(socket, req, jwt).await,
             ClientFrame::Logout { req } => self.logout(socket, req).await,
         }
@@ -251,24 +335,53 @@ impl Conn {
 
     fn valid_req(req: &str) -> Result<(), Box<ServerFrame>> {
         if req.is_empty() || req.len() > 128 {
-            return Err(Box::new(error_frame(Some(req.chars().take(128).collect()), error_code::INVALID_MESSAGE, "req must be 1 to 128 bytes")));
+            return Err(Box::new(error_frame(
+                Some(req.chars().take(128).collect()),
+                error_code::INVALID_MESSAGE,
+                "req must be 1 to 128 bytes",
+            )));
         }
         Ok(())
     }
 
-    async fn hello(&mut self, socket: &mut WebSocket, protocol: u32, widget_id: String, session: Option<String>, last_seq: Seq) -> Flow {
+    async fn hello(
+        &mut self,
+        socket: &mut WebSocket,
+        protocol: u32,
+        widget_id: String,
+        session: Option<String>,
+        last_seq: Seq,
+    ) -> Flow {
         if protocol != PROTOCOL_VERSION {
-            let f = error_frame(None, error_code::BAD_HELLO, format!("unsupported protocol {protocol}; this server speaks {PROTOCOL_VERSION}"));
+            let f = error_frame(
+                None,
+                error_code::BAD_HELLO,
+                format!("unsupported protocol {protocol}; this server speaks {PROTOCOL_VERSION}"),
+            );
             send_frame(socket, &f).await;
             return Flow::Close(1002, "unsupported protocol");
         }
-        let Some(widx) = self.app.config.widgets.iter().position(|w| w.id == widget_id) else {
-            send_frame(socket, &error_frame(None, error_code::UNKNOWN_WIDGET, "unknown widget")).await;
+        let Some(widx) = self
+            .app
+            .config
+            .widgets
+            .iter()
+            .position(|w| w.id == widget_id)
+        else {
+            send_frame(
+                socket,
+                &error_frame(None, error_code::UNKNOWN_WIDGET, "unknown widget"),
+            )
+            .await;
             return Flow::Close(1008, "unknown widget");
         };
         if let Some(o) = &self.origin {
             if !self.app.config.widgets[widx].origin_allowed(o) {
-                let f = error_frame(None, error_code::ORIGIN_NOT_ALLOWED, "this origin may not use this widget");
+                let f = error_frame(
+                    None,
+                    error_code::ORIGIN_NOT_ALLOWED,
+                    "this origin may not use this widget",
+                );
                 send_frame(socket, &f).await;
                 return Flow::Close(1008, "origin not allowed");
             }
@@ -296,7 +409,8 @@ impl Conn {
                         (app.store.create_visitor(&w.id, &hash, now)?, token, hash, true)
                     }
                 };
-                let _g = app.write_guard();
+                // Register first, then read: nothing committed later can be missed; events both
+                // read here and delivered live are dropped by sequence number.
                 app.hub.register(conn, &principal.id, &w.id, tx);
                 let replay = (|| -> crate::store::StoreResult<Result<crate::store::Snapshot, Vec<(Seq, Event)>>> {
                     let head = app.store.head(&principal.id)?;
@@ -335,14 +449,17 @@ impl Conn {
         if !send_frame(socket, &welcome).await {
             return Flow::Close(1011, "send failed");
         }
+        self.last_seq = last_seq;
         match replay {
             Err(events) => {
                 for (seq, mut event) in events {
+                    self.last_seq = seq;
                     // Availability is state: replay it with today's value.
                     if let Event::Availability { online: o } = &mut event {
                         *o = online;
                     }
-                    let s = serde_json::to_string(&ServerFrame::Event { seq, event }).unwrap_or_default();
+                    let s = serde_json::to_string(&ServerFrame::Event { seq, event })
+                        .unwrap_or_default();
                     if socket.feed(WsMessage::Text(s.into())).await.is_err() {
                         return Flow::Close(1011, "send failed");
                     }
@@ -352,10 +469,15 @@ impl Conn {
                 }
             }
             Ok(snap) => {
+                self.last_seq = snap.last_seq;
                 let f = ServerFrame::Sync {
                     last_seq: snap.last_seq,
                     threads: snap.threads,
-                    pending_metadata: if snap.pending.is_empty() { None } else { Some(snap.pending) },
+                    pending_metadata: if snap.pending.is_empty() {
+                        None
+                    } else {
+                        Some(snap.pending)
+                    },
                 };
                 if !send_frame(socket, &f).await {
                     return Flow::Close(1011, "send failed");
@@ -365,19 +487,35 @@ impl Conn {
         Flow::Continue
     }
 
-    async fn send(&mut self, socket: &mut WebSocket, req: String, thread_id: Option<String>, body: OutgoingBody) -> Flow {
+    async fn send(
+        &mut self,
+        socket: &mut WebSocket,
+        req: String,
+        thread_id: Option<String>,
+        body: OutgoingBody,
+    ) -> Flow {
         if let Err(f) = Self::valid_req(&req) {
             return self.reply(socket, &f).await;
         }
         let widx = self.widget.unwrap_or(0);
-        let principal_id = self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+        let principal_id = self
+            .principal
+            .as_ref()
+            .map(|p| p.id.clone())
+            .unwrap_or_default();
         let r = req.clone();
         let result = self
             .app
             .blocking(move |app| {
                 let w = &app.config.widgets[widx];
-                let body_hash = sha256_hex(&serde_json::to_vec(&(&thread_id, &body)).unwrap_or_default());
-                let content = match validate::prepare_body(body, w, &app.config.limits, &app.attachments_dir()) {
+                let body_hash =
+                    sha256_hex(&serde_json::to_vec(&(&thread_id, &body)).unwrap_or_default());
+                let content = match validate::prepare_body(
+                    body,
+                    w,
+                    &app.config.limits,
+                    &app.attachments_dir(),
+                ) {
                     Ok(c) => c,
                     Err(rej) => return Ok(Err(rej)),
                 };
@@ -391,14 +529,7 @@ impl Conn {
                     content,
                     now: now_ms(),
                 };
-                let outcome = {
-                    let _g = app.write_guard();
-                    let out = app.store.send_message(sreq);
-                    if let Ok(SendOutcome::Stored { effects, .. }) = &out {
-                        app.hub.publish(effects);
-                    }
-                    out
-                };
+                let outcome = app.store.send_message(sreq);
                 if !matches!(outcome, Ok(SendOutcome::Stored { .. })) {
                     if let Some(f) = file {
                         let _ = std::fs::remove_file(app.attachments_dir().join(f));
@@ -425,7 +556,9 @@ impl Conn {
                 }
                 let _ = app
                     .blocking(move |app| {
-                        app.commit(|s| s.agent_reply(&thread_id, &auto.agent_name, &auto.text, now_ms()))
+                        app.commit(|s| {
+                            s.agent_reply(&thread_id, &auto.agent_name, &auto.text, now_ms())
+                        })
                     })
                     .await;
             });
@@ -444,13 +577,19 @@ impl Conn {
             return self.reply(socket, &f).await;
         }
         if let Err(rej) = validate::check_metadata(&metadata, &self.app.config.limits) {
-            return self.reply(socket, &error_frame(Some(req), rej.code, rej.message)).await;
+            return self
+                .reply(socket, &error_frame(Some(req), rej.code, rej.message))
+                .await;
         }
         let w = self.widget();
         let creq = ContextRequest {
             widget_id: w.id.clone(),
             multi_thread: w.multi_thread,
-            principal_id: self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default(),
+            principal_id: self
+                .principal
+                .as_ref()
+                .map(|p| p.id.clone())
+                .unwrap_or_default(),
             req: req.clone(),
             body_hash: sha256_hex(&serde_json::to_vec(&(&metadata, strategy)).unwrap_or_default()),
             metadata,
@@ -467,7 +606,11 @@ impl Conn {
             })
             .await;
         let frame = match result {
-            Ok(r) => ServerFrame::ContextAck { req, thread_ids: r.thread_ids, queued: r.queued },
+            Ok(r) => ServerFrame::ContextAck {
+                req,
+                thread_ids: r.thread_ids,
+                queued: r.queued,
+            },
             Err(e) => store_error(&req, e),
         };
         self.reply(socket, &frame).await
@@ -482,10 +625,21 @@ impl Conn {
         let verified = match jwt::verify(&token, w, now / 1000) {
             Ok(v) => v,
             Err(rule) => {
-                return self.reply(socket, &error_frame(Some(req), error_code::INVALID_TOKEN, format!("invalid token: {rule}"))).await;
+                return self
+                    .reply(
+                        socket,
+                        &error_frame(
+                            Some(req),
+                            error_code::INVALID_TOKEN,
+                            format!("invalid token: {rule}"),
+                        ),
+                    )
+                    .await;
             }
         };
-        let Some(from) = self.principal.clone() else { return Flow::Close(1011, "no principal") };
+        let Some(from) = self.principal.clone() else {
+            return Flow::Close(1011, "no principal");
+        };
         let new_token = random_id();
         let areq = AuthRequest {
             widget_id: w.id.clone(),
@@ -493,7 +647,10 @@ impl Conn {
             from: from.clone(),
             old_token_hash: self.session_hash.clone(),
             new_token_hash: sha256_hex(new_token.as_bytes()),
-            customer: Customer { subject: verified.subject, subject_type: verified.subject_type },
+            customer: Customer {
+                subject: verified.subject,
+                subject_type: verified.subject_type,
+            },
             jti: verified.jti,
             jti_exp_ms: verified.exp.saturating_mul(1000),
             recent_messages: self.app.config.limits.sync_messages_per_thread,
@@ -503,11 +660,11 @@ impl Conn {
         let result = self
             .app
             .blocking(move |app| {
-                let _g = app.write_guard();
-                let (p, fx) = app.store.authenticate(areq)?;
-                app.hub.publish(&fx);
+                let (p, _) = app.store.authenticate(areq)?;
                 let moved = app.hub.move_conn(conn, &from.id, &p.id, &p.widget_id);
-                let snap = app.store.snapshot(&p.id, app.config.limits.sync_messages_per_thread)?;
+                let snap = app
+                    .store
+                    .snapshot(&p.id, app.config.limits.sync_messages_per_thread)?;
                 Ok((p, snap, moved))
             })
             .await;
@@ -515,21 +672,33 @@ impl Conn {
             Ok(r) => r,
             Err(e) => return self.reply(socket, &store_error(&req, e)).await,
         };
-        let customer = principal.customer.clone().unwrap_or(Customer { subject: String::new(), subject_type: String::new() });
+        let customer = principal.customer.clone().unwrap_or(Customer {
+            subject: String::new(),
+            subject_type: String::new(),
+        });
         self.principal = Some(principal);
+        self.last_seq = snap.last_seq;
         self.session_hash = Some(sha256_hex(new_token.as_bytes()));
         if !moved {
             // The socket had been dropped for being slow: the client reconnects with the new session.
             self.rx = None;
         }
-        let ok = ServerFrame::AuthOk { req, customer, session: new_token };
+        let ok = ServerFrame::AuthOk {
+            req,
+            customer,
+            session: new_token,
+        };
         if !send_frame(socket, &ok).await {
             return Flow::Close(1011, "send failed");
         }
         let sync = ServerFrame::Sync {
             last_seq: snap.last_seq,
             threads: snap.threads,
-            pending_metadata: if snap.pending.is_empty() { None } else { Some(snap.pending) },
+            pending_metadata: if snap.pending.is_empty() {
+                None
+            } else {
+                Some(snap.pending)
+            },
         };
         if !send_frame(socket, &sync).await {
             return Flow::Close(1011, "send failed");
@@ -541,12 +710,29 @@ impl Conn {
     }
 
     async fn logout(&mut self, socket: &mut WebSocket, req: String) -> Flow {
-        let authenticated = self.principal.as_ref().is_some_and(|p| p.customer.is_some());
+        let authenticated = self
+            .principal
+            .as_ref()
+            .is_some_and(|p| p.customer.is_some());
         if !authenticated {
-            return self.reply(socket, &error_frame(Some(req), error_code::NOT_AUTHENTICATED, "not authenticated")).await;
+            return self
+                .reply(
+                    socket,
+                    &error_frame(
+                        Some(req),
+                        error_code::NOT_AUTHENTICATED,
+                        "not authenticated",
+                    ),
+                )
+                .await;
         }
-        let Some(hash) = self.session_hash.clone() else { return Flow::Close(1011, "no session") };
-        let result = self.app.blocking(move |app| app.store.end_session(&hash)).await;
+        let Some(hash) = self.session_hash.clone() else {
+            return Flow::Close(1011, "no session");
+        };
+        let result = self
+            .app
+            .blocking(move |app| app.store.end_session(&hash))
+            .await;
         match result {
             Ok(()) => {
                 send_frame(socket, &ServerFrame::LoggedOut { req }).await;

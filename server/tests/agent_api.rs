@@ -6,7 +6,9 @@ use serde_json::{json, Value};
 
 async fn agent_stream(s: &TestServer, token: &str) -> Client {
     let url = format!("ws://{}/v1/agent/events?token={token}", s.addr);
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("agent stream");
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("agent stream");
     let mut c = Client { ws };
     assert_eq!(c.recv().await["type"], "ready");
     c
@@ -15,16 +17,41 @@ async fn agent_stream(s: &TestServer, token: &str) -> Client {
 #[tokio::test]
 async fn agent_api_requires_a_bearer_token() {
     let s = TestServer::new().await;
-    for path in ["/v1/conversations", "/v1/conversations/x/messages", "/v1/conversations/x/metadata"] {
+    for path in [
+        "/v1/conversations",
+        "/v1/conversations/x/messages",
+        "/v1/conversations/x/metadata",
+    ] {
         let r = s.http("GET", path, &[], None).await;
         assert_eq!(r.status, 401, "{path}");
         assert_eq!(r.json()["code"], "unauthorized");
-        let r = s.http("GET", path, &[("Authorization", "Bearer wrong-token")], None).await;
+        let r = s
+            .http(
+                "GET",
+                path,
+                &[("Authorization", "Bearer wrong-token")],
+                None,
+            )
+            .await;
         assert_eq!(r.status, 401);
     }
-    let r = s.http("POST", "/v1/conversations/x/messages", &[], Some(r#"{"text":"x"}"#)).await;
+    let r = s
+        .http(
+            "POST",
+            "/v1/conversations/x/messages",
+            &[],
+            Some(r#"{"text":"x"}"#),
+        )
+        .await;
     assert_eq!(r.status, 401);
-    let r = s.http("POST", "/v1/conversations/x/status", &[], Some(r#"{"status":"CLOSED"}"#)).await;
+    let r = s
+        .http(
+            "POST",
+            "/v1/conversations/x/status",
+            &[],
+            Some(r#"{"status":"CLOSED"}"#),
+        )
+        .await;
     assert_eq!(r.status, 401);
     let url = format!("ws://{}/v1/agent/events?token=wrong", s.addr);
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
@@ -34,14 +61,20 @@ async fn agent_api_requires_a_bearer_token() {
 async fn list_read_reply_and_close() {
     let s = TestServer::new().await;
     let (mut c, _, _) = s.visitor(SINGLE).await;
-    let t = c.send_text("m1", "I need help").await["message"]["thread_id"].as_str().unwrap().to_string();
+    let t = c.send_text("m1", "I need help").await["message"]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     c.send_text("m2", "please").await;
     let (mut m, _, _) = s.visitor(MULTI).await;
     m.send_text("x", "other widget").await;
 
     let all = s.agent_get("/v1/conversations").await.json();
     assert_eq!(all["conversations"].as_array().unwrap().len(), 2);
-    let list = s.agent_get(&format!("/v1/conversations?widget_id={SINGLE}&status=OPEN")).await.json();
+    let list = s
+        .agent_get(&format!("/v1/conversations?widget_id={SINGLE}&status=OPEN"))
+        .await
+        .json();
     let convs = list["conversations"].as_array().unwrap();
     assert_eq!(convs.len(), 1);
     let conv = &convs[0];
@@ -52,7 +85,10 @@ async fn list_read_reply_and_close() {
     assert_eq!(conv["last_message"]["text"], "please");
     assert_eq!(conv["principal"]["kind"], "visitor");
     assert!(conv["updated_at"].as_u64().unwrap() > 0);
-    assert_eq!(s.agent_get("/v1/conversations?status=bogus").await.status, 400);
+    assert_eq!(
+        s.agent_get("/v1/conversations?status=bogus").await.status,
+        400
+    );
 
     // Reply: the visitor gets it live.
     let reply = s.agent_reply(&t, "How can I help?").await;
@@ -67,25 +103,65 @@ async fn list_read_reply_and_close() {
     let conv = s.agent_get(&format!("/v1/conversations/{t}")).await.json();
     assert_eq!(conv["conversation"]["unread_count"], 0);
 
-    let msgs = s.agent_get(&format!("/v1/conversations/{t}/messages")).await.json();
-    let texts: Vec<Value> = msgs["messages"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
-    assert_eq!(texts, vec![json!("I need help"), json!("please"), json!("How can I help?")]);
+    let msgs = s
+        .agent_get(&format!("/v1/conversations/{t}/messages"))
+        .await
+        .json();
+    let texts: Vec<Value> = msgs["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            json!("I need help"),
+            json!("please"),
+            json!("How can I help?")
+        ]
+    );
 
     // Bad bodies.
-    let r = s.agent_post(&format!("/v1/conversations/{t}/messages"), json!({"text": ""})).await;
+    let r = s
+        .agent_post(
+            &format!("/v1/conversations/{t}/messages"),
+            json!({"text": ""}),
+        )
+        .await;
     assert_eq!(r.status, 400);
-    let r = s.agent_post(&format!("/v1/conversations/{t}/status"), json!({"status": "OPEN"})).await;
+    let r = s
+        .agent_post(
+            &format!("/v1/conversations/{t}/status"),
+            json!({"status": "OPEN"}),
+        )
+        .await;
     assert_eq!(r.status, 400);
-    let r = s.agent_post("/v1/conversations/nope/messages", json!({"text": "x"})).await;
+    let r = s
+        .agent_post("/v1/conversations/nope/messages", json!({"text": "x"}))
+        .await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json()["code"], "unknown_thread");
 
     // Close: the visitor hears it; replies to a closed thread are refused.
-    let r = s.agent_post(&format!("/v1/conversations/{t}/status"), json!({"status": "CLOSED"})).await;
+    let r = s
+        .agent_post(
+            &format!("/v1/conversations/{t}/status"),
+            json!({"status": "CLOSED"}),
+        )
+        .await;
     assert_eq!(r.json()["conversation"]["status"], "CLOSED");
     let e = c.recv_event().await;
-    assert_eq!(e["event"], json!({"kind": "thread_status", "thread_id": t, "status": "CLOSED"}));
-    let r = s.agent_post(&format!("/v1/conversations/{t}/messages"), json!({"text": "late"})).await;
+    assert_eq!(
+        e["event"],
+        json!({"kind": "thread_status", "thread_id": t, "status": "CLOSED"})
+    );
+    let r = s
+        .agent_post(
+            &format!("/v1/conversations/{t}/messages"),
+            json!({"text": "late"}),
+        )
+        .await;
     assert_eq!(r.status, 409);
     assert_eq!(r.json()["code"], "thread_closed");
 }
@@ -95,17 +171,24 @@ async fn event_stream_and_availability() {
     let s = TestServer::new().await;
     let (mut c, welcome, _) = s.visitor(SINGLE).await;
     assert_eq!(welcome["online"], false);
-    let cfg = s.http("GET", &format!("/v1/widgets/{SINGLE}/config"), &[], None).await.json();
+    let cfg = s
+        .http("GET", &format!("/v1/widgets/{SINGLE}/config"), &[], None)
+        .await
+        .json();
     assert_eq!(cfg["online"], false);
 
     let mut agent = agent_stream(&s, AGENT_TOKEN).await;
     // The visitor learns agents are online.
     let e = c.recv_event().await;
     assert_eq!(e["event"], json!({"kind": "availability", "online": true}));
-    let cfg = s.http("GET", &format!("/v1/widgets/{SINGLE}/config"), &[], None).await.json();
+    let cfg = s
+        .http("GET", &format!("/v1/widgets/{SINGLE}/config"), &[], None)
+        .await
+        .json();
     assert_eq!(cfg["online"], true);
 
-    c.send(json!({"type": "contextual_data", "req": "ctx", "metadata": {"cart": ["shoes"]}})).await;
+    c.send(json!({"type": "contextual_data", "req": "ctx", "metadata": {"cart": ["shoes"]}}))
+        .await;
     c.recv_type_for("ctx").await;
     let ack = c.send_text("m1", "hi agent").await;
     let t = ack["message"]["thread_id"].as_str().unwrap().to_string();
@@ -120,9 +203,16 @@ async fn event_stream_and_availability() {
     assert_eq!(msg["message"]["text"], "hi agent");
     assert_eq!(msg["widget_id"], SINGLE);
 
-    s.agent_post(&format!("/v1/conversations/{t}/status"), json!({"status": "SOLVED"})).await;
+    s.agent_post(
+        &format!("/v1/conversations/{t}/status"),
+        json!({"status": "SOLVED"}),
+    )
+    .await;
     let st = agent.recv().await;
-    assert_eq!(st, json!({"type": "thread_status", "widget_id": SINGLE, "thread_id": t, "status": "SOLVED"}));
+    assert_eq!(
+        st,
+        json!({"type": "thread_status", "widget_id": SINGLE, "thread_id": t, "status": "SOLVED"})
+    );
 
     // The agent leaves: offline again.
     agent.ws.close(None).await.unwrap();
@@ -140,20 +230,32 @@ async fn event_stream_and_availability() {
 async fn inactive_threads_close_by_themselves() {
     let s = TestServer::new().await;
     let (mut c, _, _) = s.visitor(FAST).await; // inactivity 0.4 s, sweep every 100 ms
-    let t = c.send_text("m", "anyone?").await["message"]["thread_id"].as_str().unwrap().to_string();
+    let t = c.send_text("m", "anyone?").await["message"]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     c.recv_event().await;
     c.recv_event().await;
     let e = c.recv_event().await;
-    assert_eq!(e["event"], json!({"kind": "thread_status", "thread_id": t, "status": "CLOSED"}));
+    assert_eq!(
+        e["event"],
+        json!({"kind": "thread_status", "thread_id": t, "status": "CLOSED"})
+    );
     assert_eq!(e["seq"], 3);
     // The next message opens a new thread.
-    let t2 = c.send_text("m2", "hello again").await["message"]["thread_id"].as_str().unwrap().to_string();
+    let t2 = c.send_text("m2", "hello again").await["message"]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(t, t2);
 }
 
 #[tokio::test]
 async fn demo_auto_reply_answers_when_no_agent_is_connected() {
-    let s = TestServer::with_config(&config_toml("[auto_reply]\ntext = \"Bot here\"\ndelay_ms = 50\n")).await;
+    let s = TestServer::with_config(&config_toml(
+        "[auto_reply]\ntext = \"Bot here\"\ndelay_ms = 50\n",
+    ))
+    .await;
     let (mut c, _, _) = s.visitor(SINGLE).await;
     c.send_text("m", "hi").await;
     loop {
@@ -176,15 +278,34 @@ async fn demo_auto_reply_answers_when_no_agent_is_connected() {
 async fn demo_jwt_mint_and_health_and_static_files() {
     let s = TestServer::with_config(&config_toml("demo_jwt_mint = true\n")).await;
     assert_eq!(s.http("GET", "/healthz", &[], None).await.status, 200);
-    let r = s.http("POST", "/demo/jwt", &[("Content-Type", "application/json")], Some(r#"{"sub":"d@example.com","stp":"email"}"#)).await;
+    let r = s
+        .http(
+            "POST",
+            "/demo/jwt",
+            &[("Content-Type", "application/json")],
+            Some(r#"{"sub":"d@example.com","stp":"email"}"#),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let jwt = r.json()["jwt"].as_str().unwrap().to_string();
     let (mut c, _, _) = s.visitor(SINGLE).await;
-    c.send(json!({"type": "auth", "req": "a", "jwt": jwt})).await;
+    c.send(json!({"type": "auth", "req": "a", "jwt": jwt}))
+        .await;
     assert_eq!(c.recv_type_for("a").await["type"], "auth_ok");
     // Without the flag the endpoint does not exist.
     let plain = TestServer::new().await;
-    assert_eq!(plain.http("POST", "/demo/jwt", &[], Some(r#"{"sub":"d","stp":"email"}"#)).await.status, 404);
+    assert_eq!(
+        plain
+            .http(
+                "POST",
+                "/demo/jwt",
+                &[],
+                Some(r#"{"sub":"d","stp":"email"}"#)
+            )
+            .await
+            .status,
+        404
+    );
 
     // Static files.
     let www = tempfile::tempdir().unwrap();
@@ -206,8 +327,21 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let r = http(srv.addr, "GET", "/w.wasm", &[], None).await;
     assert_eq!(r.header("content-type"), Some("application/wasm"));
-    assert_eq!(http(srv.addr, "GET", "/../../etc/passwd", &[], None).await.status, 404);
-    assert_eq!(http(srv.addr, "GET", "/%2e%2e/%2e%2e/etc/passwd", &[], None).await.status, 404);
-    assert_eq!(http(srv.addr, "GET", "/missing.js", &[], None).await.status, 404);
+    assert_eq!(
+        http(srv.addr, "GET", "/../../etc/passwd", &[], None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        http(srv.addr, "GET", "/%2e%2e/%2e%2e/etc/passwd", &[], None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        http(srv.addr, "GET", "/missing.js", &[], None).await.status,
+        404
+    );
     srv.shutdown().await;
 }

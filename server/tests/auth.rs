@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 
 async fn expect_rejected(s: &TestServer, jwt: String, rule: &str) {
     let (mut c, _, _) = s.visitor(SINGLE).await;
-    c.send(json!({"type": "auth", "req": "a", "jwt": jwt})).await;
+    c.send(json!({"type": "auth", "req": "a", "jwt": jwt}))
+        .await;
     let e = c.recv_type_for("a").await;
     assert_eq!(e["type"], "error", "{rule}: {e}");
     assert_eq!(e["code"], "invalid_token", "{rule}: {e}");
@@ -36,7 +37,11 @@ async fn every_jwt_rule_is_enforced() {
 
     // alg none (unsigned).
     let b = |v: &Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
-    let none = format!("{}.{}.", b(&json!({"alg": "none", "typ": "JWT"})), b(&good()));
+    let none = format!(
+        "{}.{}.",
+        b(&json!({"alg": "none", "typ": "JWT"})),
+        b(&good())
+    );
     expect_rejected(&s, none, "alg").await;
     // alg RS256 header (even with an HMAC signature).
     let rs = livechat_server::jwt::sign_hs256(&json!({"alg": "RS256"}), &good(), KEY1);
@@ -50,7 +55,12 @@ async fn every_jwt_rule_is_enforced() {
     // Missing exp.
     expect_rejected(&s, sign(&with(good(), "exp", Value::Null), KEY1), "exp").await;
     // iat in the future (beyond the leeway).
-    expect_rejected(&s, sign(&with(good(), "iat", json!(now + 600)), KEY1), "iat").await;
+    expect_rejected(
+        &s,
+        sign(&with(good(), "iat", json!(now + 600)), KEY1),
+        "iat",
+    )
+    .await;
     // Missing iat.
     expect_rejected(&s, sign(&with(good(), "iat", Value::Null), KEY1), "iat").await;
     // Unknown ski.
@@ -67,13 +77,17 @@ async fn every_jwt_rule_is_enforced() {
     // Replayed jti: the first use succeeds, the second is refused.
     let token = sign(&good(), KEY1);
     let (mut c, _, _) = s.visitor(SINGLE).await;
-    c.send(json!({"type": "auth", "req": "ok", "jwt": token})).await;
+    c.send(json!({"type": "auth", "req": "ok", "jwt": token}))
+        .await;
     assert_eq!(c.recv_type_for("ok").await["type"], "auth_ok");
     expect_rejected(&s, token, "jti").await;
 
     // Small clock skew on iat is fine; the second key works too.
     let (mut c, _, _) = s.visitor(SINGLE).await;
-    let t = sign(&with(with(good(), "iat", json!(now + 30)), "ski", json!("k2")), KEY2);
+    let t = sign(
+        &with(with(good(), "iat", json!(now + 30)), "ski", json!("k2")),
+        KEY2,
+    );
     c.send(json!({"type": "auth", "req": "k2", "jwt": t})).await;
     assert_eq!(c.recv_type_for("k2").await["type"], "auth_ok");
 }
@@ -87,7 +101,10 @@ async fn auth_inherits_history_and_a_second_device_sees_it_live() {
     let thread = ack["message"]["thread_id"].as_str().unwrap().to_string();
 
     let (ok, sync) = auth(&mut c, SINGLE, "alice@example.com", "login").await;
-    assert_eq!(ok["customer"], json!({"subject": "alice@example.com", "subject_type": "email"}));
+    assert_eq!(
+        ok["customer"],
+        json!({"subject": "alice@example.com", "subject_type": "email"})
+    );
     let session = ok["session"].as_str().unwrap().to_string();
     assert_ne!(session, anon_session);
     assert_eq!(sync["threads"][0]["id"], thread.as_str());
@@ -95,12 +112,21 @@ async fn auth_inherits_history_and_a_second_device_sees_it_live() {
     let head = sync["last_seq"].as_u64().unwrap();
 
     // The agent sees the conversation belongs to the customer now.
-    let conv = s.agent_get(&format!("/v1/conversations/{thread}")).await.json();
+    let conv = s
+        .agent_get(&format!("/v1/conversations/{thread}"))
+        .await
+        .json();
     assert_eq!(conv["conversation"]["principal"]["kind"], "customer");
-    assert_eq!(conv["conversation"]["principal"]["customer"]["subject"], "alice@example.com");
+    assert_eq!(
+        conv["conversation"]["principal"]["customer"]["subject"],
+        "alice@example.com"
+    );
 
     // Idempotency keys moved with the history.
-    assert_eq!(c.send_text("m1", "before login").await["message"], ack["message"]);
+    assert_eq!(
+        c.send_text("m1", "before login").await["message"],
+        ack["message"]
+    );
 
     // Second device: fresh visitor, authenticates as the same customer, sees the same history.
     let (mut d, _, _) = s.visitor(SINGLE).await;
@@ -115,7 +141,10 @@ async fn auth_inherits_history_and_a_second_device_sees_it_live() {
     assert_eq!(e["event"]["message"]["text"], "from device 1");
     assert!(e["seq"].as_u64().unwrap() > head);
     s.agent_reply(&thread, "hello alice").await;
-    assert_eq!(d.recv_event().await["event"]["message"]["text"], "hello alice");
+    assert_eq!(
+        d.recv_event().await["event"]["message"]["text"],
+        "hello alice"
+    );
 
     // The old anonymous session no longer resumes; the customer session does, with the customer.
     let mut x = s.client().await;
@@ -137,7 +166,12 @@ async fn single_thread_merge_keeps_one_open_thread() {
     let tb = b.send_text("b", "device b").await["message"]["thread_id"].clone();
     // Device A (same customer) hears about the inherited thread and the closing of the older one.
     let (_, sync) = auth(&mut b, SINGLE, "bob@example.com", "l2").await;
-    let open: Vec<_> = sync["threads"].as_array().unwrap().iter().filter(|t| t["status"] == "OPEN").collect();
+    let open: Vec<_> = sync["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "OPEN")
+        .collect();
     assert_eq!(open.len(), 1);
     assert_eq!(open[0]["id"], tb);
     let e = a.recv_event().await;
@@ -145,7 +179,10 @@ async fn single_thread_merge_keeps_one_open_thread() {
     assert_eq!(e["event"]["thread"]["id"], tb);
     assert_eq!(e["event"]["thread"]["messages"][0]["text"], "device b");
     let e = a.recv_event().await;
-    assert_eq!(e["event"], json!({"kind": "thread_status", "thread_id": ta, "status": "CLOSED"}));
+    assert_eq!(
+        e["event"],
+        json!({"kind": "thread_status", "thread_id": ta, "status": "CLOSED"})
+    );
 }
 
 #[tokio::test]
@@ -159,7 +196,10 @@ async fn logout_ends_the_session() {
     let session = ok["session"].as_str().unwrap().to_string();
     c.send(json!({"type": "logout", "req": "lo1"})).await;
     let frames = c.until_closed().await;
-    assert_eq!(frames.last().unwrap(), &json!({"type": "logged_out", "req": "lo1"}));
+    assert_eq!(
+        frames.last().unwrap(),
+        &json!({"type": "logged_out", "req": "lo1"})
+    );
 
     let mut c = s.client().await;
     let (w, sync) = c.hello(SINGLE, Some(&session), 0).await;

@@ -15,7 +15,8 @@ async fn first_send_opens_thread_then_message_and_acks() {
     assert_eq!(sync["last_seq"], 0);
     assert_eq!(sync["threads"], json!([]));
 
-    c.send(json!({"type": "send", "req": "m1", "body": {"kind": "BASIC", "text": "hello"}})).await;
+    c.send(json!({"type": "send", "req": "m1", "body": {"kind": "BASIC", "text": "hello"}}))
+        .await;
     let ack = c.recv().await;
     assert_eq!(ack["type"], "ack");
     assert_eq!(ack["req"], "m1");
@@ -58,7 +59,10 @@ async fn idempotent_resend_is_stored_once_with_the_same_ack() {
     assert_eq!(a1, a3);
 
     let t = a1["message"]["thread_id"].as_str().unwrap();
-    let msgs = s.agent_get(&format!("/v1/conversations/{t}/messages")).await.json();
+    let msgs = s
+        .agent_get(&format!("/v1/conversations/{t}/messages"))
+        .await
+        .json();
     assert_eq!(msgs["messages"].as_array().unwrap().len(), 1, "stored once");
 }
 
@@ -71,7 +75,8 @@ async fn same_req_with_different_body_is_a_conflict() {
     assert_eq!(e["type"], "error");
     assert_eq!(e["code"], "idempotency_conflict");
     // A contextual_data request reusing a message id also conflicts.
-    c.send(json!({"type": "contextual_data", "req": "r1", "metadata": {"a": 1}})).await;
+    c.send(json!({"type": "contextual_data", "req": "r1", "metadata": {"a": 1}}))
+        .await;
     let e = c.recv_type_for("r1").await;
     assert_eq!(e["code"], "idempotency_conflict");
 }
@@ -120,7 +125,12 @@ async fn single_thread_widget_keeps_one_open_thread() {
     let t2 = c.send_text("b", "two").await["message"]["thread_id"].clone();
     assert_eq!(t1, t2);
     // After the agent solves it, the next message opens a new thread; the old one refuses messages.
-    let r = s.agent_post(&format!("/v1/conversations/{}/status", t1.as_str().unwrap()), json!({"status": "SOLVED"})).await;
+    let r = s
+        .agent_post(
+            &format!("/v1/conversations/{}/status", t1.as_str().unwrap()),
+            json!({"status": "SOLVED"}),
+        )
+        .await;
     assert_eq!(r.status, 200);
     let st = c.recv_type("event").await;
     let mut st = st;
@@ -133,7 +143,10 @@ async fn single_thread_widget_keeps_one_open_thread() {
     c.send(json!({"type": "send", "req": "d", "thread_id": t1, "body": {"kind": "BASIC", "text": "x"}})).await;
     let e = c.recv_type_for("d").await;
     assert_eq!(e["code"], "thread_closed");
-    let open = s.agent_get(&format!("/v1/conversations?widget_id={SINGLE}&status=OPEN")).await.json();
+    let open = s
+        .agent_get(&format!("/v1/conversations?widget_id={SINGLE}&status=OPEN"))
+        .await
+        .json();
     assert_eq!(open["conversations"].as_array().unwrap().len(), 1);
 }
 
@@ -141,27 +154,61 @@ async fn single_thread_widget_keeps_one_open_thread() {
 async fn multi_thread_widget_targets_threads_and_tracks_the_active_one() {
     let s = TestServer::new().await;
     let (mut c, _, _) = s.visitor(MULTI).await;
-    let t1 = c.send_text("a", "one").await["message"]["thread_id"].as_str().unwrap().to_string();
+    let t1 = c.send_text("a", "one").await["message"]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     // A second thread: solve the first, send without thread id → new thread; reopen is not possible,
     // so create more open threads through the agent-free path: explicit new threads come from solving.
-    s.agent_post(&format!("/v1/conversations/{t1}/status"), json!({"status": "SOLVED"})).await;
-    let t2 = c.send_text("b", "two").await["message"]["thread_id"].as_str().unwrap().to_string();
+    s.agent_post(
+        &format!("/v1/conversations/{t1}/status"),
+        json!({"status": "SOLVED"}),
+    )
+    .await;
+    let t2 = c.send_text("b", "two").await["message"]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_ne!(t1, t2);
     // Authenticating as a customer who already has an open thread gives two open threads.
     let mut other = s.client().await;
     other.hello(MULTI, None, 0).await;
-    let t3 = other.send_text("x", "from other device").await["message"]["thread_id"].as_str().unwrap().to_string();
+    let t3 = other.send_text("x", "from other device").await["message"]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     auth(&mut other, MULTI, "multi@example.com", "au1").await;
     let (_, sync) = auth(&mut c, MULTI, "multi@example.com", "au2").await;
-    let open: Vec<_> = sync["threads"].as_array().unwrap().iter().filter(|t| t["status"] == "OPEN").collect();
-    assert_eq!(open.len(), 2, "multi-thread keeps both open threads: {sync}");
+    let open: Vec<_> = sync["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["status"] == "OPEN")
+        .collect();
+    assert_eq!(
+        open.len(),
+        2,
+        "multi-thread keeps both open threads: {sync}"
+    );
     // Send with explicit thread ids goes there; without goes to the most recently active one.
     c.send(json!({"type": "send", "req": "c", "thread_id": t3, "body": {"kind": "BASIC", "text": "to t3"}})).await;
-    assert_eq!(c.recv_type_for("c").await["message"]["thread_id"], t3.as_str());
-    assert_eq!(c.send_text("d", "active").await["message"]["thread_id"], t3.as_str());
+    assert_eq!(
+        c.recv_type_for("c").await["message"]["thread_id"],
+        t3.as_str()
+    );
+    assert_eq!(
+        c.send_text("d", "active").await["message"]["thread_id"],
+        t3.as_str()
+    );
     c.send(json!({"type": "send", "req": "e", "thread_id": t2, "body": {"kind": "BASIC", "text": "to t2"}})).await;
-    assert_eq!(c.recv_type_for("e").await["message"]["thread_id"], t2.as_str());
-    assert_eq!(c.send_text("f", "active again").await["message"]["thread_id"], t2.as_str());
+    assert_eq!(
+        c.recv_type_for("e").await["message"]["thread_id"],
+        t2.as_str()
+    );
+    assert_eq!(
+        c.send_text("f", "active again").await["message"]["thread_id"],
+        t2.as_str()
+    );
 }
 
 #[tokio::test]
@@ -205,7 +252,10 @@ async fn custom_data_shows_user_message_to_visitor_and_everything_to_agents() {
     assert!(ack["message"].get("agent_message").is_none());
     assert!(!ack.to_string().contains("Customer asks"));
     let t = ack["message"]["thread_id"].as_str().unwrap();
-    let m = s.agent_get(&format!("/v1/conversations/{t}/messages")).await.json();
+    let m = s
+        .agent_get(&format!("/v1/conversations/{t}/messages"))
+        .await
+        .json();
     let m = &m["messages"][0];
     assert_eq!(m["agent_message"], "Customer asks about order 1234");
     assert_eq!(m["custom_data"], json!({"order": 1234}));

@@ -82,7 +82,11 @@ async fn last_seq_ahead_of_server_gets_sync_with_full_state() {
     let mut c = s.client().await;
     let (w, sync) = c.hello(SINGLE, Some(&session), 99).await;
     assert_eq!(w["resumed"], false);
-    assert_eq!(w["session"], session.as_str(), "same session, just not resumable");
+    assert_eq!(
+        w["session"],
+        session.as_str(),
+        "same session, just not resumable"
+    );
     let sync = sync.unwrap();
     assert_eq!(sync["last_seq"], 2);
     assert_eq!(sync["threads"][0]["messages"][0]["text"], "hi");
@@ -119,9 +123,27 @@ async fn restart_keeps_acked_messages_and_sequence() {
     s.agent_reply(&thread, "after restart").await;
     let e = c.recv_event().await;
     assert_eq!(e["seq"], 7);
-    let msgs = s.agent_get(&format!("/v1/conversations/{thread}/messages")).await.json();
-    let texts: Vec<_> = msgs["messages"].as_array().unwrap().iter().map(|m| m["text"].clone()).collect();
-    assert_eq!(texts, vec![json!("msg 0"), json!("msg 1"), json!("msg 2"), json!("msg 3"), json!("msg 4"), json!("after restart")]);
+    let msgs = s
+        .agent_get(&format!("/v1/conversations/{thread}/messages"))
+        .await
+        .json();
+    let texts: Vec<_> = msgs["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(
+        texts,
+        vec![
+            json!("msg 0"),
+            json!("msg 1"),
+            json!("msg 2"),
+            json!("msg 3"),
+            json!("msg 4"),
+            json!("after restart")
+        ]
+    );
 
     // A fresh socket asking from 0 gets a sync with everything.
     let mut c2 = s.client().await;
@@ -136,12 +158,14 @@ async fn hello_rules() {
     let s = TestServer::new().await;
     // Wrong protocol version.
     let mut c = s.client().await;
-    c.send(json!({"type": "hello", "protocol": 99, "widget_id": SINGLE})).await;
+    c.send(json!({"type": "hello", "protocol": 99, "widget_id": SINGLE}))
+        .await;
     let frames = c.until_closed().await;
     assert_eq!(frames[0]["code"], "bad_hello");
     // Unknown widget.
     let mut c = s.client().await;
-    c.send(json!({"type": "hello", "protocol": 1, "widget_id": "nope"})).await;
+    c.send(json!({"type": "hello", "protocol": 1, "widget_id": "nope"}))
+        .await;
     assert_eq!(c.until_closed().await[0]["code"], "unknown_widget");
     // A frame before hello.
     let mut c = s.client().await;
@@ -149,7 +173,8 @@ async fn hello_rules() {
     assert_eq!(c.until_closed().await[0]["code"], "bad_hello");
     // A second hello is refused but the socket stays.
     let (mut c, _, _) = s.visitor(SINGLE).await;
-    c.send(json!({"type": "hello", "protocol": 1, "widget_id": SINGLE})).await;
+    c.send(json!({"type": "hello", "protocol": 1, "widget_id": SINGLE}))
+        .await;
     assert_eq!(c.recv().await["code"], "bad_hello");
     c.send(json!({"type": "ping", "nonce": 7})).await;
     assert_eq!(c.recv().await["type"], "pong");

@@ -2,15 +2,23 @@
 //! backend (PostgreSQL) can implement it later. [`sqlite::SqliteStore`] is the embedded default.
 //!
 //! Every mutating method is atomic and durable when it returns `Ok`: the caller acknowledges
-//! to the client only after that. Mutations return the [`Effects`] to publish: ordered visitor
-//! events (already stored with their sequence numbers) and agent-stream events.
+//! to the client only after that. The [`Effects`] of a mutation (ordered visitor events,
+//! already stored with their sequence numbers, and agent-stream events) are handed to the
+//! [`Publisher`] after commit, in commit order, so sockets see each principal's events in
+//! sequence order; the methods also return a copy for the caller's information.
 //! The methods are blocking; the server calls them from blocking threads.
 
 pub mod sqlite;
 
+/// Receives the effects of every committed mutation, in commit order.
+pub type Publisher = std::sync::Arc<dyn Fn(&Effects) + Send + Sync>;
+
 use std::collections::BTreeMap;
 
-use livechat_protocol::{Attachment, Author, Customer, Event, Json, Message, MultiThreadStrategy, Seq, Thread, ThreadStatus};
+use livechat_protocol::{
+    Attachment, Author, Customer, Event, Json, Message, MultiThreadStrategy, Seq, Thread,
+    ThreadStatus,
+};
 use serde::{Deserialize, Serialize};
 
 /// Storage errors.
@@ -361,11 +369,20 @@ pub struct AttachmentRecord {
 
 /// The storage interface.
 pub trait Store: Send + Sync + 'static {
+    /// Sets where committed effects go (called once at start).
+    fn set_publisher(&self, publisher: Publisher);
     /// Resolves a live session token (hash) of `widget_id` and marks it used. `None` when
     /// unknown, ended, of another widget, or idle longer than `idle_ms`.
-    fn resolve_session(&self, token_hash: &str, widget_id: &str, now: u64, idle_ms: u64) -> StoreResult<Option<Principal>>;
+    fn resolve_session(
+        &self,
+        token_hash: &str,
+        widget_id: &str,
+        now: u64,
+        idle_ms: u64,
+    ) -> StoreResult<Option<Principal>>;
     /// Creates an anonymous visitor with a session.
-    fn create_visitor(&self, widget_id: &str, token_hash: &str, now: u64) -> StoreResult<Principal>;
+    fn create_visitor(&self, widget_id: &str, token_hash: &str, now: u64)
+        -> StoreResult<Principal>;
     /// Ends a session (logout).
     fn end_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Authenticates: consumes the jti, finds or creates the customer, moves an anonymous
@@ -382,23 +399,42 @@ pub trait Store: Send + Sync + 'static {
     /// Stores contextual data (idempotent by `req`). Returns the result, effects, and whether it was a duplicate.
     fn contextual_data(&self, req: ContextRequest) -> StoreResult<(ContextResult, Effects, bool)>;
     /// Stores an agent reply in an open thread.
-    fn agent_reply(&self, thread_id: &str, agent_name: &str, text: &str, now: u64) -> StoreResult<(AgentMessage, Effects)>;
+    fn agent_reply(
+        &self,
+        thread_id: &str,
+        agent_name: &str,
+        text: &str,
+        now: u64,
+    ) -> StoreResult<(AgentMessage, Effects)>;
     /// Sets a thread's status.
     fn set_status(&self, thread_id: &str, status: ThreadStatus, now: u64) -> StoreResult<Effects>;
     /// Closes the widget's open threads inactive since before `cutoff`.
     fn close_inactive(&self, widget_id: &str, cutoff: u64, now: u64) -> StoreResult<Effects>;
     /// Stores an availability event for each principal.
-    fn availability(&self, principal_ids: &[String], online: bool, now: u64) -> StoreResult<Effects>;
+    fn availability(
+        &self,
+        principal_ids: &[String],
+        online: bool,
+        now: u64,
+    ) -> StoreResult<Effects>;
     /// Forgets expired jtis and long-expired sessions.
     fn purge(&self, now: u64, session_idle_ms: u64) -> StoreResult<()>;
     /// Conversations, newest activity first.
-    fn list_conversations(&self, widget_id: Option<&str>, status: Option<ThreadStatus>, limit: usize) -> StoreResult<Vec<ConversationSummary>>;
+    fn list_conversations(
+        &self,
+        widget_id: Option<&str>,
+        status: Option<ThreadStatus>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConversationSummary>>;
     /// One conversation.
     fn conversation(&self, thread_id: &str) -> StoreResult<Option<ConversationSummary>>;
     /// All messages of a thread (agent view), `None` when unknown.
     fn conversation_messages(&self, thread_id: &str) -> StoreResult<Option<Vec<AgentMessage>>>;
     /// Merged metadata of a thread, `None` when unknown.
-    fn conversation_metadata(&self, thread_id: &str) -> StoreResult<Option<BTreeMap<String, MetaEntry>>>;
+    fn conversation_metadata(
+        &self,
+        thread_id: &str,
+    ) -> StoreResult<Option<BTreeMap<String, MetaEntry>>>;
     /// An attachment record.
     fn attachment(&self, id: &str) -> StoreResult<Option<AttachmentRecord>>;
 }

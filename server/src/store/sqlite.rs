@@ -2,10 +2,15 @@
 //! `synchronous = FULL`, schema migrations by `PRAGMA user_version` at open.
 
 use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 
-use livechat_protocol::{Attachment, Author, Customer, Event, Json, Message, MultiThreadStrategy, Seq, Thread, ThreadStatus};
+use livechat_protocol::{
+    Attachment, Author, Customer, Event, Json, Message, MultiThreadStrategy, Seq, Thread,
+    ThreadStatus,
+};
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 use super::*;
@@ -49,10 +54,26 @@ CREATE TABLE used_jtis(
   widget_id TEXT NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL, PRIMARY KEY(widget_id, jti)) WITHOUT ROWID;
 "#];
 
+struct WriterState {
+    conn: Connection,
+    tx_open: bool,
+    batch: u64,
+    pending: Vec<Effects>,
+    outcomes: VecDeque<(u64, bool)>,
+}
+
 /// The SQLite store.
+///
+/// Writes use group commit: every mutation runs in its own savepoint inside the writer's open
+/// transaction; the last of the concurrently waiting writers commits the batch (one fsync),
+/// publishes the batch's effects in order, and wakes the others. Nobody returns before the
+/// transaction holding their change has committed.
 pub struct SqliteStore {
-    writer: Mutex<Connection>,
+    writer: Mutex<WriterState>,
+    committed: Condvar,
+    in_flight: AtomicUsize,
     reader: Mutex<Connection>,
+    publisher: OnceLock<Publisher>,
 }
 
 fn internal<E: std::fmt::Display>(e: E) -> StoreError {
@@ -105,10 +126,14 @@ fn parse_author(s: &str) -> Author {
 
 fn open_conn(path: &Path) -> Result<Connection, String> {
     let c = Connection::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
-    c.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?;
-    c.pragma_update(None, "journal_mode", "WAL").map_err(|e| e.to_string())?;
-    c.pragma_update(None, "synchronous", "FULL").map_err(|e| e.to_string())?;
-    c.pragma_update(None, "foreign_keys", "ON").map_err(|e| e.to_string())?;
+    c.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(|e| e.to_string())?;
+    c.pragma_update(None, "journal_mode", "WAL")
+        .map_err(|e| e.to_string())?;
+    c.pragma_update(None, "synchronous", "FULL")
+        .map_err(|e| e.to_string())?;
+    c.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| e.to_string())?;
     Ok(c)
 }
 
@@ -118,26 +143,119 @@ impl SqliteStore {
         std::fs::create_dir_all(dir).map_err(|e| format!("data dir {}: {e}", dir.display()))?;
         let path = dir.join("livechat.sqlite3");
         let mut w = open_conn(&path)?;
-        let version: i64 = w.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| e.to_string())?;
+        let version: i64 = w
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(|e| e.to_string())?;
         for (i, m) in MIGRATIONS.iter().enumerate() {
             let v = i as i64 + 1;
             if v > version {
                 let tx = w.transaction().map_err(|e| e.to_string())?;
-                tx.execute_batch(m).map_err(|e| format!("migration {v}: {e}"))?;
-                tx.pragma_update(None, "user_version", v).map_err(|e| e.to_string())?;
+                tx.execute_batch(m)
+                    .map_err(|e| format!("migration {v}: {e}"))?;
+                tx.pragma_update(None, "user_version", v)
+                    .map_err(|e| e.to_string())?;
                 tx.commit().map_err(|e| e.to_string())?;
             }
         }
         let r = open_conn(&path)?;
-        Ok(SqliteStore { writer: Mutex::new(w), reader: Mutex::new(r) })
+        Ok(SqliteStore {
+            writer: Mutex::new(WriterState {
+                conn: w,
+                tx_open: false,
+                batch: 0,
+                pending: Vec::new(),
+                outcomes: VecDeque::new(),
+            }),
+            committed: Condvar::new(),
+            in_flight: AtomicUsize::new(0),
+            reader: Mutex::new(r),
+            publisher: OnceLock::new(),
+        })
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
-        let mut c = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
+        self.write_fx(|c| f(c).map(|t| (t, Effects::default())))
+            .map(|(t, _)| t)
+    }
+
+    fn write_fx<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> StoreResult<(T, Effects)>,
+    ) -> StoreResult<(T, Effects)> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let mut st = self.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let result = (|| {
+            if !st.tx_open {
+                st.conn.execute_batch("BEGIN IMMEDIATE")?;
+                st.tx_open = true;
+            }
+            st.conn.execute_batch("SAVEPOINT job")?;
+            match f(&st.conn) {
+                Ok(v) => {
+                    st.conn.execute_batch("RELEASE job")?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    let _ = st.conn.execute_batch("ROLLBACK TO job; RELEASE job");
+                    Err(e)
+                }
+            }
+        })();
+        if let Ok((_, fx)) = &result {
+            if !fx.visitor.is_empty() || !fx.agent.is_empty() {
+                st.pending.push(fx.clone());
+            }
+        }
+        let my_batch = st.batch;
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.commit_locked(&mut st);
+        } else {
+            while st.batch == my_batch {
+                st = self.committed.wait(st).unwrap_or_else(|p| p.into_inner());
+            }
+        }
+        let ok = st
+            .outcomes
+            .iter()
+            .find(|(b, _)| *b == my_batch)
+            .map(|(_, ok)| *ok)
+            .unwrap_or(false);
+        drop(st);
+        match result {
+            Ok(v) if ok => Ok(v),
+            Ok(_) => Err(StoreError::Internal("commit failed".into())),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn commit_locked(&self, st: &mut WriterState) {
+        let ok = if st.tx_open {
+            match st.conn.execute_batch("COMMIT") {
+                Ok(()) => true,
+                Err(e) => {
+                    eprintln!("commit failed: {e}");
+                    let _ = st.conn.execute_batch("ROLLBACK");
+                    false
+                }
+            }
+        } else {
+            true
+        };
+        st.tx_open = false;
+        let pending = std::mem::take(&mut st.pending);
+        if ok {
+            if let Some(p) = self.publisher.get() {
+                for fx in &pending {
+                    p(fx);
+                }
+            }
+        }
+        st.outcomes.push_back((st.batch, ok));
+        while st.outcomes.len() > 1024 {
+            st.outcomes.pop_front();
+        }
+        st.batch += 1;
+        self.committed.notify_all();
     }
 
     fn read<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
@@ -153,7 +271,13 @@ impl SqliteStore {
 // Helpers running inside a transaction
 // ---------------------------------------------------------------------------------------
 
-fn append_event(tx: &Transaction, principal_id: &str, event: Event, now: u64, fx: &mut Effects) -> StoreResult<Seq> {
+fn append_event(
+    tx: &Connection,
+    principal_id: &str,
+    event: Event,
+    now: u64,
+    fx: &mut Effects,
+) -> StoreResult<Seq> {
     let seq: i64 = tx.query_row(
         "UPDATE principals SET head_seq = head_seq + 1 WHERE id = ?1 RETURNING head_seq",
         params![principal_id],
@@ -161,13 +285,23 @@ fn append_event(tx: &Transaction, principal_id: &str, event: Event, now: u64, fx
     )?;
     tx.execute(
         "INSERT INTO events(principal_id, seq, body, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![principal_id, seq, serde_json::to_string(&event)?, now as i64],
+        params![
+            principal_id,
+            seq,
+            serde_json::to_string(&event)?,
+            now as i64
+        ],
     )?;
-    fx.visitor.push(VisitorEvent { principal_id: principal_id.to_string(), seq: seq as Seq, event });
+    fx.visitor.push(VisitorEvent {
+        principal_id: principal_id.to_string(),
+        seq: seq as Seq,
+        event,
+    });
     Ok(seq as Seq)
 }
 
-const MSG_COLS: &str = "m.id, m.thread_id, m.client_id, m.author, m.agent_name, m.text, m.agent_message, m.custom, \
+const MSG_COLS: &str =
+    "m.id, m.thread_id, m.client_id, m.author, m.agent_name, m.text, m.agent_message, m.custom, \
      m.custom_data, m.created_at, a.id, a.file_name, a.content_type, a.size, a.external_url";
 
 fn msg_from_row(r: &rusqlite::Row) -> rusqlite::Result<AgentMessage> {
@@ -202,18 +336,28 @@ fn msg_from_row(r: &rusqlite::Row) -> rusqlite::Result<AgentMessage> {
 }
 
 /// The last `limit` messages of a thread, oldest first (`limit` 0 = all).
-fn thread_messages(tx: &Transaction, thread_id: &str, limit: usize) -> StoreResult<Vec<AgentMessage>> {
+fn thread_messages(
+    tx: &Connection,
+    thread_id: &str,
+    limit: usize,
+) -> StoreResult<Vec<AgentMessage>> {
     let lim: i64 = if limit == 0 { -1 } else { limit as i64 };
     let mut st = tx.prepare_cached(&format!(
         "SELECT {MSG_COLS} FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id \
          WHERE m.thread_id = ?1 ORDER BY m.n DESC LIMIT ?2"
     ))?;
-    let mut v = st.query_map(params![thread_id, lim], msg_from_row)?.collect::<Result<Vec<_>, _>>()?;
+    let mut v = st
+        .query_map(params![thread_id, lim], msg_from_row)?
+        .collect::<Result<Vec<_>, _>>()?;
     v.reverse();
     Ok(v)
 }
 
-fn insert_message(tx: &Transaction, m: &AgentMessage, attachment_id: Option<&str>) -> StoreResult<()> {
+fn insert_message(
+    tx: &Connection,
+    m: &AgentMessage,
+    attachment_id: Option<&str>,
+) -> StoreResult<()> {
     tx.execute(
         "INSERT INTO messages(id, thread_id, client_id, author, agent_name, text, agent_message, custom, custom_data, attachment_id, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -238,23 +382,36 @@ fn insert_message(tx: &Transaction, m: &AgentMessage, attachment_id: Option<&str
     Ok(())
 }
 
-fn principal_view(tx: &Transaction, principal_id: &str) -> StoreResult<PrincipalView> {
+fn principal_view(tx: &Connection, principal_id: &str) -> StoreResult<PrincipalView> {
     let v = tx
         .query_row(
             "SELECT kind, subject, subject_type FROM principals WHERE id = ?1",
             params![principal_id],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                ))
+            },
         )
         .optional()?;
     let (kind, sub, stp) = v.unwrap_or_else(|| ("visitor".into(), None, None));
     let customer = match (sub, stp) {
-        (Some(subject), Some(subject_type)) => Some(Customer { subject, subject_type }),
+        (Some(subject), Some(subject_type)) => Some(Customer {
+            subject,
+            subject_type,
+        }),
         _ => None,
     };
-    Ok(PrincipalView { id: principal_id.to_string(), kind, customer })
+    Ok(PrincipalView {
+        id: principal_id.to_string(),
+        kind,
+        customer,
+    })
 }
 
-fn summary(tx: &Transaction, thread_id: &str) -> StoreResult<Option<ConversationSummary>> {
+fn summary(tx: &Connection, thread_id: &str) -> StoreResult<Option<ConversationSummary>> {
     let row = tx
         .query_row(
             "SELECT widget_id, principal_id, status, created_at, updated_at FROM threads WHERE id = ?1",
@@ -270,9 +427,14 @@ fn summary(tx: &Transaction, thread_id: &str) -> StoreResult<Option<Conversation
             },
         )
         .optional()?;
-    let Some((widget_id, principal_id, status, created_at, updated_at)) = row else { return Ok(None) };
-    let message_count: i64 =
-        tx.query_row("SELECT COUNT(*) FROM messages WHERE thread_id = ?1", params![thread_id], |r| r.get(0))?;
+    let Some((widget_id, principal_id, status, created_at, updated_at)) = row else {
+        return Ok(None);
+    };
+    let message_count: i64 = tx.query_row(
+        "SELECT COUNT(*) FROM messages WHERE thread_id = ?1",
+        params![thread_id],
+        |r| r.get(0),
+    )?;
     let unread_count: i64 = tx.query_row(
         "SELECT COUNT(*) FROM messages WHERE thread_id = ?1 AND author = 'visitor' AND n > \
          COALESCE((SELECT MAX(n) FROM messages WHERE thread_id = ?1 AND author = 'agent'), 0)",
@@ -293,20 +455,36 @@ fn summary(tx: &Transaction, thread_id: &str) -> StoreResult<Option<Conversation
     }))
 }
 
-fn metadata_of(tx: &Transaction, thread_id: &str) -> StoreResult<BTreeMap<String, MetaEntry>> {
-    let mut st = tx.prepare_cached("SELECT key, value, updated_at FROM thread_metadata WHERE thread_id = ?1")?;
+fn metadata_of(tx: &Connection, thread_id: &str) -> StoreResult<BTreeMap<String, MetaEntry>> {
+    let mut st = tx.prepare_cached(
+        "SELECT key, value, updated_at FROM thread_metadata WHERE thread_id = ?1",
+    )?;
     let rows = st.query_map(params![thread_id], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
     })?;
     let mut out = BTreeMap::new();
     for row in rows {
         let (k, v, t) = row?;
-        out.insert(k, MetaEntry { value: serde_json::from_str(&v).unwrap_or(Json::Null), updated_at: t as u64 });
+        out.insert(
+            k,
+            MetaEntry {
+                value: serde_json::from_str(&v).unwrap_or(Json::Null),
+                updated_at: t as u64,
+            },
+        );
     }
     Ok(out)
 }
 
-fn merge_metadata(tx: &Transaction, thread_id: &str, entries: &[(String, String, u64)]) -> StoreResult<()> {
+fn merge_metadata(
+    tx: &Connection,
+    thread_id: &str,
+    entries: &[(String, String, u64)],
+) -> StoreResult<()> {
     let mut st = tx.prepare_cached(
         "INSERT INTO thread_metadata(thread_id, key, value, updated_at) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT(thread_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at \
@@ -318,16 +496,27 @@ fn merge_metadata(tx: &Transaction, thread_id: &str, entries: &[(String, String,
     Ok(())
 }
 
-fn widget_of_thread(tx: &Transaction, thread_id: &str) -> StoreResult<Option<(String, String, String)>> {
+fn widget_of_thread(
+    tx: &Connection,
+    thread_id: &str,
+) -> StoreResult<Option<(String, String, String)>> {
     Ok(tx
-        .query_row("SELECT widget_id, principal_id, status FROM threads WHERE id = ?1", params![thread_id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
+        .query_row(
+            "SELECT widget_id, principal_id, status FROM threads WHERE id = ?1",
+            params![thread_id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
         .optional()?)
 }
 
 /// Creates an open thread, lands pending contextual data on it, emits the events.
-fn create_thread(tx: &Transaction, widget_id: &str, principal_id: &str, now: u64, fx: &mut Effects) -> StoreResult<String> {
+fn create_thread(
+    tx: &Connection,
+    widget_id: &str,
+    principal_id: &str,
+    now: u64,
+    fx: &mut Effects,
+) -> StoreResult<String> {
     let id = random_id();
     tx.execute(
         "INSERT INTO threads(id, widget_id, principal_id, status, created_at, last_activity_at, updated_at) \
@@ -337,7 +526,14 @@ fn create_thread(tx: &Transaction, widget_id: &str, principal_id: &str, now: u64
     append_event(
         tx,
         principal_id,
-        Event::ThreadOpened { thread: Thread { id: id.clone(), status: ThreadStatus::Open, created_at: now, messages: vec![] } },
+        Event::ThreadOpened {
+            thread: Thread {
+                id: id.clone(),
+                status: ThreadStatus::Open,
+                created_at: now,
+                messages: vec![],
+            },
+        },
         now,
         fx,
     )?;
@@ -347,16 +543,26 @@ fn create_thread(tx: &Transaction, widget_id: &str, principal_id: &str, now: u64
             "SELECT key, value, updated_at FROM pending_metadata WHERE principal_id = ?1 ORDER BY updated_at, sticky",
         )?;
         let rows = st.query_map(params![principal_id], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as u64))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)? as u64,
+            ))
         })?;
         rows.collect::<Result<_, _>>()?
     };
     if let Some(c) = summary(tx, &id)? {
-        fx.agent.push(AgentEvent::ThreadOpened { widget_id: widget_id.to_string(), conversation: c });
+        fx.agent.push(AgentEvent::ThreadOpened {
+            widget_id: widget_id.to_string(),
+            conversation: c,
+        });
     }
     if !pending.is_empty() {
         merge_metadata(tx, &id, &pending)?;
-        tx.execute("DELETE FROM pending_metadata WHERE principal_id = ?1 AND sticky = 0", params![principal_id])?;
+        tx.execute(
+            "DELETE FROM pending_metadata WHERE principal_id = ?1 AND sticky = 0",
+            params![principal_id],
+        )?;
         fx.agent.push(AgentEvent::MetadataUpdated {
             widget_id: widget_id.to_string(),
             thread_id: id.clone(),
@@ -366,7 +572,7 @@ fn create_thread(tx: &Transaction, widget_id: &str, principal_id: &str, now: u64
     Ok(id)
 }
 
-fn active_open_thread(tx: &Transaction, principal_id: &str) -> StoreResult<Option<String>> {
+fn active_open_thread(tx: &Connection, principal_id: &str) -> StoreResult<Option<String>> {
     Ok(tx
         .query_row(
             "SELECT id FROM threads WHERE principal_id = ?1 AND status = 'OPEN' \
@@ -378,21 +584,35 @@ fn active_open_thread(tx: &Transaction, principal_id: &str) -> StoreResult<Optio
         .optional()?)
 }
 
-fn open_threads(tx: &Transaction, principal_id: &str) -> StoreResult<Vec<String>> {
+fn open_threads(tx: &Connection, principal_id: &str) -> StoreResult<Vec<String>> {
     let mut st = tx.prepare_cached(
         "SELECT id FROM threads WHERE principal_id = ?1 AND status = 'OPEN' ORDER BY created_at, rowid",
     )?;
-    let v = st.query_map(params![principal_id], |r| r.get(0))?.collect::<Result<Vec<String>, _>>()?;
+    let v = st
+        .query_map(params![principal_id], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
     Ok(v)
 }
 
 /// Looks up an idempotency key: `Ok(None)` new, `Ok(Some(response))` same body, `Err(Conflict)`.
-fn check_request(tx: &Transaction, principal_id: &str, req: &str, kind: &str, hash: &str) -> StoreResult<Option<String>> {
+fn check_request(
+    tx: &Connection,
+    principal_id: &str,
+    req: &str,
+    kind: &str,
+    hash: &str,
+) -> StoreResult<Option<String>> {
     let row = tx
         .query_row(
             "SELECT kind, body_hash, response FROM requests WHERE principal_id = ?1 AND req = ?2",
             params![principal_id, req],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)),
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
         )
         .optional()?;
     match row {
@@ -402,31 +622,71 @@ fn check_request(tx: &Transaction, principal_id: &str, req: &str, kind: &str, ha
     }
 }
 
-fn set_status_tx(tx: &Transaction, thread_id: &str, widget_id: &str, principal_id: &str, status: ThreadStatus, now: u64, fx: &mut Effects) -> StoreResult<()> {
+fn set_status_tx(
+    tx: &Connection,
+    thread_id: &str,
+    widget_id: &str,
+    principal_id: &str,
+    status: ThreadStatus,
+    now: u64,
+    fx: &mut Effects,
+) -> StoreResult<()> {
     tx.execute(
         "UPDATE threads SET status = ?2, updated_at = ?3 WHERE id = ?1",
         params![thread_id, status_str(status), now as i64],
     )?;
-    append_event(tx, principal_id, Event::ThreadStatus { thread_id: thread_id.to_string(), status }, now, fx)?;
-    fx.agent.push(AgentEvent::ThreadStatus { widget_id: widget_id.to_string(), thread_id: thread_id.to_string(), status });
+    append_event(
+        tx,
+        principal_id,
+        Event::ThreadStatus {
+            thread_id: thread_id.to_string(),
+            status,
+        },
+        now,
+        fx,
+    )?;
+    fx.agent.push(AgentEvent::ThreadStatus {
+        widget_id: widget_id.to_string(),
+        thread_id: thread_id.to_string(),
+        status,
+    });
     Ok(())
 }
 
-fn load_principal(tx: &Transaction, id: &str) -> StoreResult<Principal> {
+fn load_principal(tx: &Connection, id: &str) -> StoreResult<Principal> {
     let (widget_id, sub, stp) = tx.query_row(
         "SELECT widget_id, subject, subject_type FROM principals WHERE id = ?1",
         params![id],
-        |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?)),
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+            ))
+        },
     )?;
     let customer = match (sub, stp) {
-        (Some(subject), Some(subject_type)) => Some(Customer { subject, subject_type }),
+        (Some(subject), Some(subject_type)) => Some(Customer {
+            subject,
+            subject_type,
+        }),
         _ => None,
     };
-    Ok(Principal { id: id.to_string(), widget_id, customer })
+    Ok(Principal {
+        id: id.to_string(),
+        widget_id,
+        customer,
+    })
 }
 
 impl Store for SqliteStore {
-    fn resolve_session(&self, token_hash: &str, widget_id: &str, now: u64, idle_ms: u64) -> StoreResult<Option<Principal>> {
+    fn resolve_session(
+        &self,
+        token_hash: &str,
+        widget_id: &str,
+        now: u64,
+        idle_ms: u64,
+    ) -> StoreResult<Option<Principal>> {
         self.write(|tx| {
             let row = tx
                 .query_row(
@@ -444,7 +704,12 @@ impl Store for SqliteStore {
         })
     }
 
-    fn create_visitor(&self, widget_id: &str, token_hash: &str, now: u64) -> StoreResult<Principal> {
+    fn create_visitor(
+        &self,
+        widget_id: &str,
+        token_hash: &str,
+        now: u64,
+    ) -> StoreResult<Principal> {
         self.write(|tx| {
             let id = random_id();
             tx.execute(
@@ -461,13 +726,20 @@ impl Store for SqliteStore {
 
     fn end_session(&self, token_hash: &str) -> StoreResult<()> {
         self.write(|tx| {
-            tx.execute("UPDATE sessions SET ended = 1 WHERE token_hash = ?1", params![token_hash])?;
+            tx.execute(
+                "UPDATE sessions SET ended = 1 WHERE token_hash = ?1",
+                params![token_hash],
+            )?;
             Ok(())
         })
     }
 
+    fn set_publisher(&self, publisher: Publisher) {
+        let _ = self.publisher.set(publisher);
+    }
+
     fn authenticate(&self, req: AuthRequest) -> StoreResult<(Principal, Effects)> {
-        self.write(|tx| {
+        self.write_fx(|tx| {
             let now = req.now;
             let mut fx = Effects::default();
             let fresh = tx.execute(
@@ -552,7 +824,11 @@ impl Store for SqliteStore {
     fn head(&self, principal_id: &str) -> StoreResult<Seq> {
         self.read(|tx| {
             Ok(tx
-                .query_row("SELECT head_seq FROM principals WHERE id = ?1", params![principal_id], |r| r.get::<_, i64>(0))
+                .query_row(
+                    "SELECT head_seq FROM principals WHERE id = ?1",
+                    params![principal_id],
+                    |r| r.get::<_, i64>(0),
+                )
                 .optional()?
                 .unwrap_or(0) as Seq)
         })
@@ -560,8 +836,12 @@ impl Store for SqliteStore {
 
     fn events_after(&self, principal_id: &str, after: Seq) -> StoreResult<Vec<(Seq, Event)>> {
         self.read(|tx| {
-            let mut st = tx.prepare_cached("SELECT seq, body FROM events WHERE principal_id = ?1 AND seq > ?2 ORDER BY seq")?;
-            let rows = st.query_map(params![principal_id, after as i64], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+            let mut st = tx.prepare_cached(
+                "SELECT seq, body FROM events WHERE principal_id = ?1 AND seq > ?2 ORDER BY seq",
+            )?;
+            let rows = st.query_map(params![principal_id, after as i64], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
             let mut out = Vec::new();
             for row in rows {
                 let (seq, body) = row?;
@@ -602,9 +882,9 @@ impl Store for SqliteStore {
     }
 
     fn send_message(&self, req: SendRequest) -> StoreResult<SendOutcome> {
-        self.write(|tx| {
+        self.write_fx(|tx| {
             if let Some(resp) = check_request(tx, &req.principal_id, &req.req, "send", &req.body_hash)? {
-                return Ok(SendOutcome::Duplicate { message: serde_json::from_str(&resp)? });
+                return Ok((SendOutcome::Duplicate { message: serde_json::from_str(&resp)? }, Effects::default()));
             }
             let now = req.now;
             let mut fx = Effects::default();
@@ -655,14 +935,15 @@ impl Store for SqliteStore {
                 "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES (?1, ?2, 'send', ?3, ?4, ?5)",
                 params![req.principal_id, req.req, req.body_hash, serde_json::to_string(&visible)?, now as i64],
             )?;
-            Ok(SendOutcome::Stored { message: visible, effects: fx })
+            Ok((SendOutcome::Stored { message: visible, effects: fx.clone() }, fx))
         })
+        .map(|(o, _)| o)
     }
 
     fn contextual_data(&self, req: ContextRequest) -> StoreResult<(ContextResult, Effects, bool)> {
-        self.write(|tx| {
+        self.write_fx(|tx| {
             if let Some(resp) = check_request(tx, &req.principal_id, &req.req, "context", &req.body_hash)? {
-                return Ok((serde_json::from_str(&resp)?, Effects::default(), true));
+                return Ok(((serde_json::from_str(&resp)?, true), Effects::default()));
             }
             let now = req.now;
             let mut fx = Effects::default();
@@ -696,13 +977,21 @@ impl Store for SqliteStore {
                 "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES (?1, ?2, 'context', ?3, ?4, ?5)",
                 params![req.principal_id, req.req, req.body_hash, serde_json::to_string(&result)?, now as i64],
             )?;
-            Ok((result, fx, false))
+            Ok(((result, false), fx))
         })
+        .map(|((r, dup), fx)| (r, fx, dup))
     }
 
-    fn agent_reply(&self, thread_id: &str, agent_name: &str, text: &str, now: u64) -> StoreResult<(AgentMessage, Effects)> {
-        self.write(|tx| {
-            let (widget_id, principal_id, status) = widget_of_thread(tx, thread_id)?.ok_or(StoreError::UnknownThread)?;
+    fn agent_reply(
+        &self,
+        thread_id: &str,
+        agent_name: &str,
+        text: &str,
+        now: u64,
+    ) -> StoreResult<(AgentMessage, Effects)> {
+        self.write_fx(|tx| {
+            let (widget_id, principal_id, status) =
+                widget_of_thread(tx, thread_id)?.ok_or(StoreError::UnknownThread)?;
             if status != "OPEN" {
                 return Err(StoreError::ThreadClosed);
             }
@@ -721,25 +1010,47 @@ impl Store for SqliteStore {
                 created_at: now,
             };
             insert_message(tx, &m, None)?;
-            append_event(tx, &principal_id, Event::Message { message: m.visitor_view() }, now, &mut fx)?;
-            fx.agent.push(AgentEvent::Message { widget_id, thread_id: thread_id.to_string(), message: m.clone() });
+            append_event(
+                tx,
+                &principal_id,
+                Event::Message {
+                    message: m.visitor_view(),
+                },
+                now,
+                &mut fx,
+            )?;
+            fx.agent.push(AgentEvent::Message {
+                widget_id,
+                thread_id: thread_id.to_string(),
+                message: m.clone(),
+            });
             Ok((m, fx))
         })
     }
 
     fn set_status(&self, thread_id: &str, status: ThreadStatus, now: u64) -> StoreResult<Effects> {
-        self.write(|tx| {
-            let (widget_id, principal_id, current) = widget_of_thread(tx, thread_id)?.ok_or(StoreError::UnknownThread)?;
+        self.write_fx(|tx| {
+            let (widget_id, principal_id, current) =
+                widget_of_thread(tx, thread_id)?.ok_or(StoreError::UnknownThread)?;
             let mut fx = Effects::default();
             if current != status_str(status) {
-                set_status_tx(tx, thread_id, &widget_id, &principal_id, status, now, &mut fx)?;
+                set_status_tx(
+                    tx,
+                    thread_id,
+                    &widget_id,
+                    &principal_id,
+                    status,
+                    now,
+                    &mut fx,
+                )?;
             }
-            Ok(fx)
+            Ok(((), fx))
         })
+        .map(|((), fx)| fx)
     }
 
     fn close_inactive(&self, widget_id: &str, cutoff: u64, now: u64) -> StoreResult<Effects> {
-        self.write(|tx| {
+        self.write_fx(|tx| {
             let stale: Vec<(String, String)> = {
                 let mut st = tx.prepare_cached(
                     "SELECT id, principal_id FROM threads WHERE widget_id = ?1 AND status = 'OPEN' AND last_activity_at < ?2 LIMIT 1000",
@@ -751,30 +1062,45 @@ impl Store for SqliteStore {
             for (tid, pid) in stale {
                 set_status_tx(tx, &tid, widget_id, &pid, ThreadStatus::Closed, now, &mut fx)?;
             }
-            Ok(fx)
+            Ok(((), fx))
         })
+        .map(|((), fx)| fx)
     }
 
-    fn availability(&self, principal_ids: &[String], online: bool, now: u64) -> StoreResult<Effects> {
-        self.write(|tx| {
+    fn availability(
+        &self,
+        principal_ids: &[String],
+        online: bool,
+        now: u64,
+    ) -> StoreResult<Effects> {
+        self.write_fx(|tx| {
             let mut fx = Effects::default();
             for pid in principal_ids {
                 append_event(tx, pid, Event::Availability { online }, now, &mut fx)?;
             }
-            Ok(fx)
+            Ok(((), fx))
         })
+        .map(|((), fx)| fx)
     }
 
     fn purge(&self, now: u64, session_idle_ms: u64) -> StoreResult<()> {
         self.write(|tx| {
             tx.execute("DELETE FROM used_jtis WHERE exp < ?1", params![now as i64])?;
             let cutoff = now.saturating_sub(session_idle_ms) as i64;
-            tx.execute("DELETE FROM sessions WHERE last_used_at < ?1", params![cutoff])?;
+            tx.execute(
+                "DELETE FROM sessions WHERE last_used_at < ?1",
+                params![cutoff],
+            )?;
             Ok(())
         })
     }
 
-    fn list_conversations(&self, widget_id: Option<&str>, status: Option<ThreadStatus>, limit: usize) -> StoreResult<Vec<ConversationSummary>> {
+    fn list_conversations(
+        &self,
+        widget_id: Option<&str>,
+        status: Option<ThreadStatus>,
+        limit: usize,
+    ) -> StoreResult<Vec<ConversationSummary>> {
         self.read(|tx| {
             let ids: Vec<String> = {
                 let mut st = tx.prepare_cached(
@@ -809,7 +1135,10 @@ impl Store for SqliteStore {
         })
     }
 
-    fn conversation_metadata(&self, thread_id: &str) -> StoreResult<Option<BTreeMap<String, MetaEntry>>> {
+    fn conversation_metadata(
+        &self,
+        thread_id: &str,
+    ) -> StoreResult<Option<BTreeMap<String, MetaEntry>>> {
         self.read(|tx| {
             if widget_of_thread(tx, thread_id)?.is_none() {
                 return Ok(None);

@@ -79,7 +79,14 @@ pub struct TestServer {
 
 async fn start_in(toml: &str, dir: &std::path::Path, addr: SocketAddr) -> RunningServer {
     let config = Config::from_toml_str(toml).expect("test config");
-    start(ServerOptions { config, data_dir: dir.to_path_buf(), addr, static_dir: None }).await.expect("server starts")
+    start(ServerOptions {
+        config,
+        data_dir: dir.to_path_buf(),
+        addr,
+        static_dir: None,
+    })
+    .await
+    .expect("server starts")
 }
 
 impl TestServer {
@@ -90,7 +97,12 @@ impl TestServer {
     pub async fn with_config(toml: &str) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let server = start_in(toml, dir.path(), "127.0.0.1:0".parse().unwrap()).await;
-        TestServer { addr: server.addr, server: Some(server), dir, toml: toml.to_string() }
+        TestServer {
+            addr: server.addr,
+            server: Some(server),
+            dir,
+            toml: toml.to_string(),
+        }
     }
 
     /// Stops the server and starts a new one on the same data dir (new port).
@@ -104,7 +116,9 @@ impl TestServer {
     }
 
     pub async fn client(&self) -> Client {
-        Client::connect(self.addr, Some(ORIGIN)).await.expect("ws connects")
+        Client::connect(self.addr, Some(ORIGIN))
+            .await
+            .expect("ws connects")
     }
 
     /// A connected client that said hello as a new visitor; returns it with (welcome, sync).
@@ -114,26 +128,46 @@ impl TestServer {
         (c, w, s.expect("sync after fresh hello"))
     }
 
-    pub async fn http(&self, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> HttpResponse {
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> HttpResponse {
         http(self.addr, method, path, headers, body).await
     }
 
     pub async fn agent_get(&self, path: &str) -> HttpResponse {
-        self.http("GET", path, &[("Authorization", &format!("Bearer {AGENT_TOKEN}"))], None).await
+        self.http(
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {AGENT_TOKEN}"))],
+            None,
+        )
+        .await
     }
 
     pub async fn agent_post(&self, path: &str, body: Value) -> HttpResponse {
         self.http(
             "POST",
             path,
-            &[("Authorization", &format!("Bearer {AGENT_TOKEN}")), ("Content-Type", "application/json")],
+            &[
+                ("Authorization", &format!("Bearer {AGENT_TOKEN}")),
+                ("Content-Type", "application/json"),
+            ],
             Some(&body.to_string()),
         )
         .await
     }
 
     pub async fn agent_reply(&self, thread_id: &str, text: &str) -> Value {
-        let r = self.agent_post(&format!("/v1/conversations/{thread_id}/messages"), json!({ "text": text })).await;
+        let r = self
+            .agent_post(
+                &format!("/v1/conversations/{thread_id}/messages"),
+                json!({ "text": text }),
+            )
+            .await;
         assert_eq!(r.status, 201, "agent reply: {}", r.text());
         r.json()
     }
@@ -146,7 +180,10 @@ pub struct Client {
 pub const RECV_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Client {
-    pub async fn connect(addr: SocketAddr, origin: Option<&str>) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+    pub async fn connect(
+        addr: SocketAddr,
+        origin: Option<&str>,
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
         let mut req = format!("ws://{addr}/v1/ws").into_client_request()?;
         if let Some(o) = origin {
             req.headers_mut().insert("Origin", o.parse().unwrap());
@@ -156,11 +193,17 @@ impl Client {
     }
 
     pub async fn send(&mut self, v: Value) {
-        self.ws.send(Message::Text(v.to_string().into())).await.expect("ws send");
+        self.ws
+            .send(Message::Text(v.to_string().into()))
+            .await
+            .expect("ws send");
     }
 
     pub async fn send_raw(&mut self, s: &str) {
-        self.ws.send(Message::Text(s.to_string().into())).await.expect("ws send");
+        self.ws
+            .send(Message::Text(s.to_string().into()))
+            .await
+            .expect("ws send");
     }
 
     /// Next JSON frame; panics on timeout or close.
@@ -176,7 +219,9 @@ impl Client {
         loop {
             let m = tokio::time::timeout(t, self.ws.next()).await.ok()??.ok()?;
             match m {
-                Message::Text(s) => return Some(serde_json::from_str(s.as_str()).expect("server frames are JSON")),
+                Message::Text(s) => {
+                    return Some(serde_json::from_str(s.as_str()).expect("server frames are JSON"))
+                }
                 Message::Close(_) => return None,
                 _ => continue,
             }
@@ -212,15 +257,23 @@ impl Client {
             match tokio::time::timeout(RECV_TIMEOUT, self.ws.next()).await {
                 Err(_) => panic!("socket not closed; got {out:?}"),
                 Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return out,
-                Ok(Some(Ok(Message::Text(s)))) => out.push(serde_json::from_str(s.as_str()).unwrap()),
+                Ok(Some(Ok(Message::Text(s)))) => {
+                    out.push(serde_json::from_str(s.as_str()).unwrap())
+                }
                 Ok(Some(Ok(_))) => {}
             }
         }
     }
 
     /// Sends hello; returns the welcome and (when not resumed) the sync.
-    pub async fn hello(&mut self, widget: &str, session: Option<&str>, last_seq: u64) -> (Value, Option<Value>) {
-        let mut h = json!({"type": "hello", "protocol": 1, "widget_id": widget, "last_seq": last_seq});
+    pub async fn hello(
+        &mut self,
+        widget: &str,
+        session: Option<&str>,
+        last_seq: u64,
+    ) -> (Value, Option<Value>) {
+        let mut h =
+            json!({"type": "hello", "protocol": 1, "widget_id": widget, "last_seq": last_seq});
         if let Some(s) = session {
             h["session"] = json!(s);
         }
@@ -238,7 +291,8 @@ impl Client {
 
     /// Sends a text message and returns the ack.
     pub async fn send_text(&mut self, req: &str, text: &str) -> Value {
-        self.send(json!({"type": "send", "req": req, "body": {"kind": "BASIC", "text": text}})).await;
+        self.send(json!({"type": "send", "req": req, "body": {"kind": "BASIC", "text": text}}))
+            .await;
         self.recv_type_for(req).await
     }
 
@@ -264,15 +318,24 @@ impl HttpResponse {
         String::from_utf8_lossy(&self.body).to_string()
     }
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("json body ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("json body ({e}): {}", self.text()))
     }
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 }
 
 /// Minimal HTTP/1.1 client (Connection: close).
-pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&str>) -> HttpResponse {
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> HttpResponse {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
     for (k, v) in headers {
@@ -282,11 +345,24 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, 
     req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     s.write_all(req.as_bytes()).await.unwrap();
     let mut buf = Vec::new();
-    tokio::time::timeout(RECV_TIMEOUT, s.read_to_end(&mut buf)).await.expect("http timeout").unwrap();
-    let split = buf.windows(4).position(|w| w == b"\r\n\r\n").expect("http head");
+    tokio::time::timeout(RECV_TIMEOUT, s.read_to_end(&mut buf))
+        .await
+        .expect("http timeout")
+        .unwrap();
+    let split = buf
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("http head");
     let head = String::from_utf8_lossy(&buf[..split]).to_string();
     let mut lines = head.split("\r\n");
-    let status: u16 = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status: u16 = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let mut hm = HashMap::new();
     for l in lines {
         if let Some((k, v)) = l.split_once(':') {
@@ -294,12 +370,17 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, 
         }
     }
     let mut body = buf[split + 4..].to_vec();
-    if hm.get("transfer-encoding").map(|v| v.contains("chunked")).unwrap_or(false) {
+    if hm
+        .get("transfer-encoding")
+        .map(|v| v.contains("chunked"))
+        .unwrap_or(false)
+    {
         let mut out = Vec::new();
         let mut rest = &body[..];
         loop {
             let nl = rest.windows(2).position(|w| w == b"\r\n").unwrap();
-            let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16).unwrap();
+            let n = usize::from_str_radix(std::str::from_utf8(&rest[..nl]).unwrap().trim(), 16)
+                .unwrap();
             if n == 0 {
                 break;
             }
@@ -308,11 +389,18 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, 
         }
         body = out;
     }
-    HttpResponse { status, headers: hm, body }
+    HttpResponse {
+        status,
+        headers: hm,
+        body,
+    }
 }
 
 pub fn now_secs() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Valid claims for `widget`, with a fresh jti.
@@ -337,7 +425,8 @@ pub fn sign(claims: &Value, key: &[u8]) -> String {
 /// Authenticates `c` with a valid token for `sub`; returns (auth_ok, sync).
 pub async fn auth(c: &mut Client, widget: &str, sub: &str, req: &str) -> (Value, Value) {
     let jwt = sign(&claims(widget, sub), KEY1);
-    c.send(json!({"type": "auth", "req": req, "jwt": jwt})).await;
+    c.send(json!({"type": "auth", "req": req, "jwt": jwt}))
+        .await;
     let ok = c.recv_type_for(req).await;
     assert_eq!(ok["type"], "auth_ok", "auth failed: {ok}");
     let sync = c.recv().await;
