@@ -190,7 +190,10 @@ impl SqliteStore {
                 st.tx_open = true;
             }
             st.conn.execute_batch("SAVEPOINT job")?;
-            match f(&st.conn) {
+            // A panic must not leave `in_flight` counted (other writers would wait forever).
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&st.conn)))
+                .unwrap_or_else(|_| Err(StoreError::Internal("panic in store mutation".into())));
+            match run {
                 Ok(v) => {
                     st.conn.execute_batch("RELEASE job")?;
                     Ok(v)
