@@ -16,3 +16,7 @@ mod view;
 /// Starts the widget in the page (called by the loader script `livechat.js`).
 #[cfg(target_arch = "wasm32")]
 pub use driver::boot;
+/// The driver's frame decoder, exposed for the browser tests.
+#[cfg(target_arch = "wasm32")]
+#[doc(hidden)]
+pub use driver::frames::decode as decode_server_frame;

@@ -13,9 +13,10 @@ pub mod error;
 pub mod language;
 pub mod rng;
 pub mod state;
+pub mod vec_map;
 
 use alloc::boxed::Box;
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -34,6 +35,7 @@ use effect::{
 };
 pub use error::{ApiError, ErrorCode};
 use rng::Rng;
+use vec_map::VecMap;
 pub use state::{Delivery, OutboxItem, OutboxRequest, StoredState, UiState};
 
 /// Where the widget is in its life.
@@ -88,9 +90,9 @@ pub struct Widget {
     /// Calls made while loading, replayed in order when ready.
     queued_calls: VecDeque<(CallId, Command)>,
     /// Callbacks waiting for the server, by request id (outbox items, auth, logout).
-    awaiting: BTreeMap<String, CallId>,
+    awaiting: VecMap<String, CallId>,
     /// Auth/logout requests (not persisted: a JWT is kept only until it is used).
-    requests: BTreeMap<String, Pending>,
+    requests: VecMap<String, Pending>,
     effects: VecDeque<Effect>,
     render: bool,
     persisted: Option<StoredState>,
@@ -115,8 +117,8 @@ impl Widget {
             resend_at: None,
             init_calls: Vec::new(),
             queued_calls: VecDeque::new(),
-            awaiting: BTreeMap::new(),
-            requests: BTreeMap::new(),
+            awaiting: VecMap::default(),
+            requests: VecMap::default(),
             effects: VecDeque::new(),
             render: false,
             persisted: None,
@@ -725,7 +727,7 @@ impl Widget {
         let delay = self.backoff.next_delay(&mut self.rng);
         self.link = Link::Waiting { retry_at: now + delay };
         // Sent-but-unacked requests go out again on the next socket (they are idempotent).
-        for pending in self.requests.values_mut() {
+        for (_, pending) in self.requests.iter_mut() {
             if let Pending::Auth { sent, .. } = pending {
                 *sent = false;
             }
@@ -912,7 +914,7 @@ impl Widget {
 
     fn cancel_pending(&mut self, why: &str) {
         let error = ApiError::new(ErrorCode::Cancelled, why);
-        for (_, call) in core::mem::take(&mut self.awaiting) {
+        for (_, call) in self.awaiting.take() {
             self.reply_err(call, error.clone());
         }
         for call in core::mem::take(&mut self.init_calls) {
@@ -921,7 +923,7 @@ impl Widget {
         for (call, _) in core::mem::take(&mut self.queued_calls) {
             self.reply_err(call, error.clone());
         }
-        self.requests.clear();
+        self.requests.take();
     }
 
     // ----- bookkeeping ----------------------------------------------------------------

@@ -120,14 +120,18 @@ pub struct OutboxItem {
 }
 
 /// The request an outbox item carries.
+///
+/// Stored externally tagged (`{"message": {…}}`): internally tagged enums make serde
+/// buffer and re-instantiate every nested type, which costs wasm size for nothing here.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum OutboxRequest {
     /// A visitor message.
     Message {
         /// Target thread, `None` = active.
         thread_id: Option<String>,
         /// The body.
+        #[serde(with = "stored_body")]
         body: OutgoingBody,
     },
     /// Contextual data.
@@ -141,7 +145,7 @@ pub enum OutboxRequest {
 
 /// Delivery state of an outbox item.
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Delivery {
     /// Will be (re)sent whenever connected.
     Sending,
@@ -152,4 +156,37 @@ pub enum Delivery {
         /// The server's explanation.
         message: String,
     },
+}
+
+/// Stores a message body externally tagged (the wire format tags it internally).
+mod stored_body {
+    use alloc::string::String;
+    use livechat_protocol::{Json, OutgoingAttachment, OutgoingBody};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    enum Body {
+        Basic { text: Option<String>, attachment: Option<OutgoingAttachment> },
+        CustomData { custom_data: Json, agent_message: Option<String>, user_message: Option<String> },
+    }
+
+    pub fn serialize<S: Serializer>(body: &OutgoingBody, s: S) -> Result<S::Ok, S::Error> {
+        match body.clone() {
+            OutgoingBody::Basic { text, attachment } => Body::Basic { text, attachment },
+            OutgoingBody::CustomData { custom_data, agent_message, user_message } => {
+                Body::CustomData { custom_data, agent_message, user_message }
+            }
+        }
+        .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OutgoingBody, D::Error> {
+        Ok(match Body::deserialize(d)? {
+            Body::Basic { text, attachment } => OutgoingBody::Basic { text, attachment },
+            Body::CustomData { custom_data, agent_message, user_message } => {
+                OutgoingBody::CustomData { custom_data, agent_message, user_message }
+            }
+        })
+    }
 }

@@ -6,12 +6,13 @@
 //! input, so the core is never re-entered.
 
 mod bridge;
+pub mod frames;
 mod http;
 mod socket;
 mod storage;
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use js_sys::{Array, Function, Reflect, JSON};
 use livechat_protocol::{ServerFrame, WidgetConfig};
@@ -19,6 +20,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::core::vec_map::VecMap;
 use crate::core::{self as widget_core, CallId, ConfigError, Effect, UiAction, Widget};
 use crate::view::View;
 use socket::Socket;
@@ -49,7 +51,7 @@ pub enum Input {
 struct Driver {
     core: Widget,
     base: String,
-    callbacks: BTreeMap<CallId, Function>,
+    callbacks: VecMap<CallId, Function>,
     next_call: CallId,
     store: Store,
     socket: Option<Socket>,
@@ -81,7 +83,7 @@ pub fn boot(base: String) {
     let driver = Driver {
         core: Widget::new(seed(), browser_languages()),
         base: base.trim_end_matches('/').to_string(),
-        callbacks: BTreeMap::new(),
+        callbacks: VecMap::default(),
         next_call: 0,
         store: Store::default(),
         socket: None,
@@ -275,7 +277,7 @@ impl Driver {
 }
 
 fn parse_frame(text: &str) -> Option<ServerFrame> {
-    serde_wasm_bindgen::from_value(JSON::parse(text).ok()?).ok()
+    frames::decode(&JSON::parse(text).ok()?)
 }
 
 fn ws_url(base: &str, path: &str) -> String {
