@@ -128,7 +128,15 @@ test('logout removes the old session and history from storage', async () => {
   assert.equal(init.customer, null);
   const s = await widgetState(page);
   assert.ok(!s.messages.some((m) => m.text === 'secret history before logout'));
+  // The server ended the session: a copy of the old entry does not sign anyone in.
+  const thief = await env.open('/e2e/plain.html');
+  await thief.evaluate(([k, v]) => localStorage.setItem(k, v), ['livechat:' + WIDGET_ID, JSON.stringify(before)]);
+  await reload(thief);
+  await ok(thief, 'init', WIDGET_ID);
+  await waitFor(async () => (await ok(thief, 'init', WIDGET_ID, { settle: 0 })).customer === null, { message: 'the old session is refused' });
+  await waitForWidget(thief, (w) => !w.messages.some((m) => m.text === 'secret history before logout'), 'cached history replaced');
   assertNoPageErrors(page);
+  assertNoPageErrors(thief);
 });
 
 test('clear removes the old session and history from storage', async () => {

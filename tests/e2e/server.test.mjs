@@ -202,3 +202,71 @@ test("the visitor types in the widget's textarea and Enter sends (UI path)", asy
   await waitForWidget(page, delivered('Sent with the button'), 'button send');
   assertNoPageErrors(page);
 });
+
+test('clear with the widget id logs the customer out as well (spec 001)', async () => {
+  const page = await env.open('/e2e/auto.html');
+  const email = uniqueEmail('clear');
+  await ok(page, 'auth', signJwt({ sub: email }));
+  const sent = await ok(page, 'send', { type: 'BASIC', message: 'customer message before clear' });
+  const old = await waitFor(async () => {
+    const e = await storedEntry(page);
+    return e && e.customer && JSON.stringify(e.threads).includes('customer message before clear') ? e : null;
+  }, { message: 'customer state stored' });
+  assert.deepEqual(await ok(page, 'clear', WIDGET_ID), { cleared: WIDGET_ID, loggedOut: true });
+  assert.equal((await ok(page, 'init', WIDGET_ID)).customer, null);
+  await page.reload();
+  await waitFor(() => page.evaluate(() => window.liveChat && window.liveChat.loaded));
+  assert.equal((await ok(page, 'init', WIDGET_ID)).customer, null, 'still anonymous after a reload');
+  await ok(page, 'show', null);
+  const s = await widgetState(page);
+  assert.ok(!s.messages.some((m) => m.text === 'customer message before clear'), 'no customer history for the anonymous visitor');
+  // The customer's conversation is untouched on the server.
+  const stored = await env.agent.messages(sent.threadId);
+  assert.ok(stored.some((m) => m.text === 'customer message before clear'));
+
+  // The server ended the old session: a copy of the old stored entry no longer resumes it.
+  const thief = await env.open('/e2e/plain.html');
+  await thief.evaluate(([k, v]) => localStorage.setItem(k, v), ['livechat:' + WIDGET_ID, JSON.stringify(old)]);
+  await thief.reload();
+  await waitFor(() => thief.evaluate(() => window.liveChat && window.liveChat.loaded));
+  await ok(thief, 'init', WIDGET_ID);
+  await waitFor(async () => (await ok(thief, 'init', WIDGET_ID, { settle: 0 })).customer === null, { message: 'the old session is refused' });
+  await waitForWidget(thief, (w) => !w.messages.some((m) => m.text === 'customer message before clear'), 'cached history replaced');
+  assertNoPageErrors(page);
+  assertNoPageErrors(thief);
+});
+
+test('attachments: an allowed file is stored and downloadable, a forbidden type is rejected', async () => {
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'show', null);
+  // A 1×1 transparent PNG.
+  const png = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==';
+  const sent = await ok(page, 'send', { type: 'BASIC', message: 'my photo', attachment: `data:image/png;base64,${png}`, fileName: 'photo.png' });
+  const stored = (await env.agent.messages(sent.threadId)).find((m) => m.id === sent.messageId);
+  assert.ok(stored && stored.attachment, JSON.stringify(stored));
+  assert.equal(stored.attachment.file_name, 'photo.png');
+  assert.equal(stored.attachment.content_type, 'image/png');
+  assert.equal(stored.attachment.size, Buffer.from(png, 'base64').length);
+  const res = await fetch(env.url(stored.attachment.url));
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-disposition') || '', /attachment/);
+  assert.deepEqual(Buffer.from(await res.arrayBuffer()), Buffer.from(png, 'base64'));
+  const err = await fails(page, 'send', { type: 'BASIC', attachment: 'data:application/x-msdownload;base64,TVqQAAMAAAAEAAAA', fileName: 'setup.exe' }, 'rejected');
+  assert.equal(err.reason, 'attachment_rejected');
+  assertNoPageErrors(page);
+});
+
+test('a conversation solved by the agent shows as solved; the next message opens a new one', async () => {
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'show', null);
+  const first = await ok(page, 'send', { type: 'BASIC', message: 'please solve me' });
+  const solved = await env.agent.post(`/v1/conversations/${first.threadId}/status`, { status: 'SOLVED' });
+  assert.equal(solved.status, 200, solved.text);
+  await waitForWidget(page, (w) => w.messages.some((m) => m.cls.includes('system') && /solved/i.test(m.text)), 'solved notice shown');
+  const refused = await env.agent.post(`/v1/conversations/${first.threadId}/messages`, { text: 'too late' });
+  assert.equal(refused.status, 409);
+  const second = await ok(page, 'send', { type: 'BASIC', message: 'a new question' });
+  assert.notEqual(second.threadId, first.threadId, 'a new conversation');
+  await waitForWidget(page, delivered('a new question'), 'new conversation shown');
+  assertNoPageErrors(page);
+});
