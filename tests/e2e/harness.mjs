@@ -99,39 +99,61 @@ export async function startServer() {
   const configPath = join(root, 'config.toml');
   writeFileSync(configPath, configToml());
 
-  const child = spawn(bin, ['--config', configPath, '--data-dir', dataDir, '--addr', '127.0.0.1:0', '--static-dir', staticDir], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(child);
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20000) stderr = stderr.slice(-20000); });
-
-  const url = await new Promise((resolvePromise, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 15 s; stderr:\n${stderr}`)), 15000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
-      if (m) { clearTimeout(timer); resolvePromise(m[1]); }
+  const spawnServer = async (addr) => {
+    const child = spawn(bin, ['--config', configPath, '--data-dir', dataDir, '--addr', addr, '--static-dir', staticDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening; stderr:\n${stderr}`)); });
-  });
-  child.removeAllListeners('exit');
+    children.add(child);
+    let stderr = '';
+    child.stderr.on('data', (d) => { stderr += d; if (stderr.length > 20000) stderr = stderr.slice(-20000); });
+    const url = await new Promise((resolvePromise, reject) => {
+      let out = '';
+      const timer = setTimeout(() => reject(new Error(`server did not start in 15 s; stderr:\n${stderr}`)), 15000);
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/listening on (http:\/\/127\.0\.0\.1:\d+)/);
+        if (m) { clearTimeout(timer); resolvePromise(m[1]); }
+      });
+      child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening; stderr:\n${stderr}`)); });
+    });
+    child.removeAllListeners('exit');
+    return { child, url, stderr: () => stderr };
+  };
+  const kill = async (child) => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    }
+    children.delete(child);
+  };
 
+  let proc = await spawnServer('127.0.0.1:0');
+  const url = proc.url;
   return {
     url,
     root,
     dataDir,
-    get stderr() { return stderr; },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        const exited = new Promise((r) => child.once('exit', r));
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-        await exited;
-        clearTimeout(t);
+    get stderr() { return proc.stderr(); },
+    /** Stops the server (SIGTERM), runs `whileDown`, starts it again on the same port and data dir. */
+    async restart(whileDown = async () => {}) {
+      await kill(proc.child);
+      await whileDown();
+      const addr = url.replace('http://', '');
+      for (let attempt = 0; ; attempt++) {
+        try {
+          proc = await spawnServer(addr);
+          break;
+        } catch (e) {
+          if (attempt >= 20) throw e;
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }
-      children.delete(child);
+    },
+    async stop() {
+      await kill(proc.child);
       rmSync(root, { recursive: true, force: true });
     },
   };

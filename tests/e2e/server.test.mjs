@@ -270,3 +270,27 @@ test('a conversation solved by the agent shows as solved; the next message opens
   await waitForWidget(page, delivered('a new question'), 'new conversation shown');
   assertNoPageErrors(page);
 });
+
+// Last in the file: it restarts the server.
+test('a message sent while the server is down is delivered once after it restarts; nothing acked is lost', async () => {
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'show', null);
+  const first = await ok(page, 'send', { type: 'BASIC', message: 'before the restart' });
+  let pending;
+  await env.server.restart(async () => {
+    // The widget notices the socket closed; the send waits in the outbox.
+    pending = call(page, 'send', { type: 'BASIC', message: 'while the server is down' }, { timeout: 30000, settle: 300 });
+    await waitForWidget(page, (w) => w.messages.some((m) => m.text === 'while the server is down' && m.cls.includes('pending')), 'shown as pending');
+  });
+  const out = await pending;
+  assert.ok(!out.error, JSON.stringify(out.error));
+  assert.equal(out.result.threadId, first.threadId, 'same conversation after the restart (session resumed from SQLite)');
+  await waitForWidget(page, (w) => delivered('while the server is down')(w) && delivered('before the restart')(w), 'both delivered');
+  const stored = await env.agent.messages(first.threadId);
+  assert.equal(stored.filter((m) => m.text === 'while the server is down').length, 1, 'stored exactly once');
+  assert.equal(stored.filter((m) => m.text === 'before the restart').length, 1);
+  // An agent reply after the restart still reaches the widget.
+  await env.agent.reply(first.threadId, 'back online');
+  await waitForWidget(page, delivered('back online', 'agent'), 'reply after restart');
+  assertNoPageErrors(page);
+});
