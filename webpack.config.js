@@ -5,10 +5,15 @@ const HtmlWebpackPlugin = require('html-webpack-plugin');
 
 module.exports = {
   mode: 'production',
-  entry: { demo: './www/demo/demo.js' },
+  entry: {
+    demo: './www/demo/demo.js',
+    // The agent console: dist/agent/index.html + dist/agent/agent.js.
+    'agent/agent': './www/agent/agent.js',
+  },
   output: { path: path.resolve(__dirname, 'dist'), filename: '[name].js', clean: false },
   plugins: [
     new HtmlWebpackPlugin({ template: './www/demo/index.html', filename: 'index.html', chunks: ['demo'], inject: 'body' }),
+    new HtmlWebpackPlugin({ template: './www/agent/index.html', filename: 'agent/index.html', chunks: ['agent/agent'], inject: 'body', publicPath: '/' }),
   ],
   performance: { hints: false },
 };
