@@ -7,6 +7,7 @@ extern crate alloc;
 
 pub mod core;
 pub mod i18n;
+pub mod linkify;
 
 #[cfg(target_arch = "wasm32")]
 mod driver;

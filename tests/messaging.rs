@@ -102,3 +102,29 @@ fn attachments_over_the_limit_or_of_a_refused_type_are_refused_before_sending() 
     assert!(e.message.contains("text/html"));
     assert!(matches!(h.call_ok("send", Some(json!({"type": "BASIC", "attachment": "data:image/png;base64,iVBO", "fileName": "a.png"}))), Reply::Sent(_)));
 }
+
+#[test]
+fn agent_replies_while_closed_count_as_unread_until_the_window_opens() {
+    let mut h = Harness::ready();
+    h.call_ok("send", Some(json!({"type": "BASIC", "message": "q"})));
+    h.server.agent_reply("one", h.now);
+    h.server.agent_reply("two", h.now);
+    h.settle();
+    assert_eq!(h.widget.ui().unread, 2);
+    h.call_ok("show", None);
+    assert_eq!(h.widget.ui().unread, 0);
+    h.server.agent_reply("three", h.now);
+    h.settle();
+    assert_eq!(h.widget.ui().unread, 0, "read while the window is open");
+}
+
+#[test]
+fn files_picked_in_the_widget_are_checked_then_sent() {
+    let mut h = Harness::ready();
+    h.ui(UiAction::Attach { file_name: "page.html".into(), content: "data:text/html;base64,PGI+".into() });
+    assert!(h.widget.attach_error().is_some_and(|e| e.contains("text/html")));
+    assert_eq!(h.server.stored_messages(), 0);
+    h.ui(UiAction::Attach { file_name: "cat.png".into(), content: "data:image/png;base64,iVBO".into() });
+    assert!(h.widget.attach_error().is_none());
+    assert_eq!(h.server.stored_messages(), 1);
+}

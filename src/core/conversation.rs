@@ -85,6 +85,11 @@ impl Conversations {
         true
     }
 
+    /// The message with this id in this thread, if known.
+    pub fn has_message(&self, thread_id: &str, id: &str) -> Option<&Message> {
+        self.get(thread_id)?.messages.iter().find(|m| m.id == id)
+    }
+
     /// True when a message sent with this client id is already stored here.
     pub fn has_client_id(&self, client_id: &str) -> Option<&Message> {
         self.threads

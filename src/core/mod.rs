@@ -94,6 +94,8 @@ pub struct Widget {
     /// Auth/logout requests (not persisted: a JWT is kept only until it is used).
     requests: VecMap<String, Pending>,
     effects: VecDeque<Effect>,
+    /// Why the last file the visitor picked was refused (shown until the next try).
+    attach_error: Option<String>,
     render: bool,
     persisted: Option<StoredState>,
 }
@@ -120,6 +122,7 @@ impl Widget {
             awaiting: VecMap::default(),
             requests: VecMap::default(),
             effects: VecDeque::new(),
+            attach_error: None,
             render: false,
             persisted: None,
         }
@@ -184,6 +187,11 @@ impl Widget {
     /// Requests not yet acknowledged.
     pub fn outbox(&self) -> &[OutboxItem] {
         &self.state.outbox
+    }
+
+    /// Why the last file the visitor picked was refused.
+    pub fn attach_error(&self) -> Option<&str> {
+        self.attach_error.as_deref()
     }
 
     /// Last event sequence applied.
@@ -500,14 +508,25 @@ impl Widget {
             return;
         }
         match action {
-            UiAction::Toggle => self.state.ui.open = !self.state.ui.open,
-            UiAction::Close => self.state.ui.open = false,
+            UiAction::Toggle => self.open_window(!self.state.ui.open),
+            UiAction::Close => self.open_window(false),
             UiAction::Draft(text) => self.state.ui.draft = text,
             UiAction::Submit => {
                 let text = core::mem::take(&mut self.state.ui.draft);
                 if !text.trim().is_empty() {
                     let body = OutgoingBody::Basic { text: Some(text), attachment: None };
                     self.enqueue_message(None, self.state.active_thread.clone(), body, now);
+                }
+            }
+            UiAction::Attach { file_name, content } => {
+                self.attach_error = None;
+                match self.check_attachment(&file_name, &content) {
+                    Ok(()) => {
+                        let attachment = livechat_protocol::OutgoingAttachment { file_name, content };
+                        let body = OutgoingBody::Basic { text: None, attachment: Some(attachment) };
+                        self.enqueue_message(None, self.state.active_thread.clone(), body, now);
+                    }
+                    Err(e) => self.attach_error = Some(e.message),
                 }
             }
             UiAction::Retry(id) => {
@@ -663,12 +682,19 @@ impl Widget {
     }
 
     fn set_ui(&mut self, call: CallId, open: bool, launcher: Option<bool>) {
-        self.state.ui.open = open;
+        self.open_window(open);
         if let Some(l) = launcher {
             self.state.ui.launcher = l;
         }
         self.render = true;
         self.reply_ok(call, Reply::Ui(UiResult { open: self.state.ui.open, launcher: self.state.ui.launcher }));
+    }
+
+    fn open_window(&mut self, open: bool) {
+        self.state.ui.open = open;
+        if open {
+            self.state.ui.unread = 0;
+        }
     }
 
     fn check_attachment(&self, file_name: &str, content: &str) -> Result<(), ApiError> {
@@ -803,6 +829,12 @@ impl Widget {
     }
 
     fn apply_message(&mut self, message: Message) {
+        if message.author == livechat_protocol::Author::Agent
+            && !self.state.ui.open
+            && self.conversations.has_message(&message.thread_id, &message.id).is_none()
+        {
+            self.state.ui.unread = self.state.ui.unread.saturating_add(1);
+        }
         if let Some(client_id) = message.client_id.clone() {
             // Our own message stored (maybe sent by another tab): it is no longer pending.
             if self.remove_outbox(&client_id) {
@@ -1008,6 +1040,13 @@ pub enum UiAction {
     Submit,
     /// Retry a failed message.
     Retry(String),
+    /// Send a file picked or dropped by the visitor (`content` is a data URL).
+    Attach {
+        /// The file's name.
+        file_name: String,
+        /// `data:<mime>;base64,…`.
+        content: String,
+    },
     /// Open a thread (`None` = start a new conversation).
     SelectThread(Option<String>),
 }

@@ -98,11 +98,14 @@ pub struct UiState {
     /// Text in the composer.
     #[serde(default)]
     pub draft: String,
+    /// Agent messages that arrived while the window was closed (the launcher's badge).
+    #[serde(default)]
+    pub unread: u32,
 }
 
 impl Default for UiState {
     fn default() -> Self {
-        Self { open: false, launcher: true, draft: String::new() }
+        Self { open: false, launcher: true, draft: String::new(), unread: 0 }
     }
 }
 

@@ -255,7 +255,7 @@ impl Driver {
             return;
         }
         if self.view.is_none() {
-            self.view = View::mount();
+            self.view = View::mount(&self.base);
         }
         if let Some(view) = self.view.as_mut() {
             view.render(&self.core);

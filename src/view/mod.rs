@@ -12,12 +12,15 @@ use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, KeyboardEvent
 use crate::core::{Delivery, OutboxRequest, UiAction, Widget};
 use crate::driver::ui;
 use crate::i18n::{html_lang, is_rtl, text, Key};
+use crate::linkify::{segments, Segment};
 use livechat_protocol::OutgoingBody;
 
 const CSS: &str = include_str!("widget.css");
 
 /// The mounted widget DOM.
 pub struct View {
+    /// Server origin, for attachment links.
+    base: String,
     doc: Document,
     host: Element,
     root: Element,
@@ -30,6 +33,8 @@ pub struct View {
     log: Element,
     input: HtmlTextAreaElement,
     send: Element,
+    attach: Element,
+    badge: Element,
     /// What the message list shows now, to skip rebuilding it when nothing changed.
     log_signature: String,
     was_open: bool,
@@ -37,7 +42,7 @@ pub struct View {
 
 impl View {
     /// Creates the host element and its shadow root. `None` if the DOM is unavailable.
-    pub fn mount() -> Option<View> {
+    pub fn mount(base: &str) -> Option<View> {
         let doc = web_sys::window()?.document()?;
         let host = doc.create_element("div").ok()?;
         host.set_id("livechat-widget");
@@ -54,6 +59,9 @@ impl View {
         launcher.set_attribute("type", "button").ok()?;
         launcher.set_attribute("aria-controls", "lc-window").ok()?;
         launcher.set_inner_html(ICON_CHAT); // static markup of our own, no user text
+        let badge = el("span", "badge")?;
+        badge.set_attribute("aria-hidden", "true").ok()?;
+        launcher.append_child(&badge).ok()?;
 
         let window = el("section", "window")?;
         window.set_id("lc-window");
@@ -80,6 +88,15 @@ impl View {
         log.set_attribute("tabindex", "0").ok()?;
 
         let form = el("form", "composer")?;
+        let attach = el("button", "attach")?;
+        attach.set_attribute("type", "button").ok()?;
+        attach.set_inner_html(ICON_ATTACH);
+        let picker: web_sys::HtmlInputElement = el("input", "picker")?.dyn_into().ok()?;
+        picker.set_type("file");
+        picker.set_hidden(true);
+        picker.set_tab_index(-1);
+        form.append_child(&attach).ok()?;
+        form.append_child(&picker).ok()?;
         let input: HtmlTextAreaElement = el("textarea", "input")?.dyn_into().ok()?;
         input.set_rows(1);
         let send = el("button", "send")?;
@@ -112,6 +129,27 @@ impl View {
             e.prevent_default();
             ui(UiAction::Submit);
         });
+        let chooser = picker.clone();
+        on(&attach, "click", move |_| chooser.click());
+        let chosen = picker.clone();
+        on(&picker, "change", move |_| {
+            if let Some(file) = chosen.files().and_then(|f| f.get(0)) {
+                read_file(file);
+            }
+            chosen.set_value("");
+        });
+        on(&window, "dragover", |e| e.prevent_default());
+        on(&window, "drop", |e| {
+            e.prevent_default();
+            let file = e
+                .dyn_ref::<web_sys::DragEvent>()
+                .and_then(|d| d.data_transfer())
+                .and_then(|t| t.files())
+                .and_then(|f| f.get(0));
+            if let Some(file) = file {
+                read_file(file);
+            }
+        });
         on(&window, "keydown", |e| {
             if e.dyn_ref::<KeyboardEvent>().is_some_and(|k| k.key() == "Escape") {
                 ui(UiAction::Close);
@@ -129,6 +167,7 @@ impl View {
         });
 
         Some(View {
+            base: base.to_string(),
             doc,
             host,
             root,
@@ -141,6 +180,8 @@ impl View {
             log,
             input,
             send,
+            attach,
+            badge,
             log_signature: String::new(),
             was_open: false,
         })
@@ -172,8 +213,18 @@ impl View {
         let _ = self.input.set_attribute("placeholder", t(Key::MessagePlaceholder));
         let _ = self.input.set_attribute("aria-label", t(Key::MessageLabel));
         let _ = self.send.set_attribute("aria-label", t(Key::Send));
+        let _ = self.attach.set_attribute("aria-label", t(Key::Attach));
+        set_hidden(&self.attach, config.attachments.allowed_types.is_empty());
+        set_hidden(&self.badge, ui.unread == 0);
+        self.badge.set_text_content(Some(&ui.unread.min(99).to_string()));
+        if ui.unread > 0 && !ui.open {
+            let label = format!("{} ({}: {})", t(Key::OpenChat), t(Key::UnreadMessages), ui.unread);
+            let _ = self.launcher.set_attribute("aria-label", &label);
+        }
 
-        let notice = if !core.connected() && !core.outbox().is_empty() {
+        let notice = if let Some(error) = core.attach_error() {
+            Some(error.to_string())
+        } else if !core.connected() && !core.outbox().is_empty() {
             Some(t(Key::Reconnecting).to_string())
         } else if !core.online() && !config.offline_message.is_empty() {
             Some(config.offline_message.clone())
@@ -254,9 +305,9 @@ impl View {
             let _ = self.append_system(text(lang, Key::Welcome));
         }
         for m in messages {
-            let Some(text_content) = m.text.as_deref().or(m.attachment.as_ref().map(|a| a.file_name.as_str())) else {
+            if m.text.is_none() && m.attachment.is_none() {
                 continue; // e.g. CUSTOM_DATA without a userMessage: nothing for the visitor
-            };
+            }
             let class = match m.author {
                 Author::Visitor => "msg visitor",
                 Author::Agent => "msg agent",
@@ -267,7 +318,7 @@ impl View {
                 Author::Agent => m.agent_name.clone().unwrap_or_else(|| text(lang, Key::Agent).to_string()),
                 Author::System => String::new(),
             };
-            let _ = self.append_message(class, &who, text_content, Some(m.created_at), lang, None);
+            let _ = self.append_message(class, &who, m, lang);
         }
         for p in pending {
             let OutboxRequest::Message { body, .. } = &p.request else { continue };
@@ -281,7 +332,7 @@ impl View {
                 Delivery::Sending => (text(lang, Key::Sending), None),
                 Delivery::Failed { .. } => (text(lang, Key::NotDelivered), Some(p.id.as_str())),
             };
-            let _ = self.append_message("msg visitor pending", text(lang, Key::You), content, None, lang, Some(state));
+            let _ = self.append_pending(text(lang, Key::You), content, lang, state);
         }
         match status {
             Some(ThreadStatus::Solved) => {
@@ -309,15 +360,68 @@ impl View {
         Some(())
     }
 
-    fn append_message(
-        &self,
-        class: &str,
-        who: &str,
-        content: &str,
-        at: Option<u64>,
-        lang: &str,
-        state: Option<(&str, Option<&str>)>,
-    ) -> Option<()> {
+    fn append_message(&self, class: &str, who: &str, m: &Message, lang: &str) -> Option<()> {
+        let (li, bubble) = self.bubble(class, who)?;
+        if let Some(text_content) = &m.text {
+            for segment in segments(text_content) {
+                match segment {
+                    Segment::Text(t) => {
+                        bubble.append_child(&self.doc.create_text_node(t)).ok()?;
+                    }
+                    Segment::Link(url) => {
+                        let a = self.doc.create_element("a").ok()?;
+                        a.set_attribute("href", url).ok()?;
+                        a.set_attribute("target", "_blank").ok()?;
+                        a.set_attribute("rel", "noopener noreferrer").ok()?;
+                        a.set_text_content(Some(url));
+                        bubble.append_child(&a).ok()?;
+                    }
+                }
+            }
+        }
+        if let Some(file) = &m.attachment {
+            let a = self.doc.create_element("a").ok()?;
+            a.set_class_name("file");
+            a.set_attribute("href", &format!("{}{}", self.base, file.url)).ok()?;
+            a.set_attribute("download", &file.file_name).ok()?;
+            a.set_attribute("rel", "noopener noreferrer").ok()?;
+            if file.content_type.starts_with("image/") {
+                let img = self.doc.create_element("img").ok()?;
+                img.set_attribute("src", &format!("{}{}", self.base, file.url)).ok()?;
+                img.set_attribute("alt", &file.file_name).ok()?;
+                img.set_attribute("loading", "lazy").ok()?;
+                a.append_child(&img).ok()?;
+            } else {
+                a.set_text_content(Some(&format!("{} · {}", file.file_name, text(lang, Key::Download))));
+            }
+            bubble.append_child(&a).ok()?;
+        }
+        let meta = self.doc.create_element("p").ok()?;
+        meta.set_class_name("meta");
+        meta.set_text_content(Some(&format_time(m.created_at, lang)));
+        li.append_child(&meta).ok()?;
+        Some(())
+    }
+
+    fn append_pending(&self, who: &str, content: &str, lang: &str, state: (&str, Option<&str>)) -> Option<()> {
+        let (li, bubble) = self.bubble("msg visitor pending", who)?;
+        bubble.set_text_content(Some(content));
+        let meta = self.doc.create_element("p").ok()?;
+        meta.set_class_name("meta");
+        meta.set_text_content(Some(state.0));
+        if let Some(id) = state.1 {
+            let button = self.doc.create_element("button").ok()?;
+            button.set_attribute("type", "button").ok()?;
+            button.set_attribute("data-retry", id).ok()?;
+            button.set_text_content(Some(text(lang, Key::Retry)));
+            meta.append_child(&button).ok()?;
+        }
+        li.append_child(&meta).ok()?;
+        Some(())
+    }
+
+    /// Appends `<li class><span sr-only>who: </span><p bubble/></li>` and returns both.
+    fn bubble(&self, class: &str, who: &str) -> Option<(Element, Element)> {
         let li = self.doc.create_element("li").ok()?;
         li.set_class_name(class);
         let author = self.doc.create_element("span").ok()?;
@@ -326,27 +430,24 @@ impl View {
         li.append_child(&author).ok()?;
         let bubble = self.doc.create_element("p").ok()?;
         bubble.set_class_name("bubble");
-        bubble.set_text_content(Some(content));
         li.append_child(&bubble).ok()?;
-        let meta = self.doc.create_element("p").ok()?;
-        meta.set_class_name("meta");
-        if let Some(at) = at {
-            meta.set_text_content(Some(&format_time(at, lang)));
-        }
-        if let Some((label, retry)) = state {
-            meta.set_text_content(Some(label));
-            if let Some(id) = retry {
-                let button = self.doc.create_element("button").ok()?;
-                button.set_attribute("type", "button").ok()?;
-                button.set_attribute("data-retry", id).ok()?;
-                button.set_text_content(Some(text(lang, Key::Retry)));
-                meta.append_child(&button).ok()?;
-            }
-        }
-        li.append_child(&meta).ok()?;
         self.log.append_child(&li).ok()?;
-        Some(())
+        Some((li, bubble))
     }
+}
+
+/// Reads a picked or dropped file as a data URL and hands it to the core.
+fn read_file(file: web_sys::File) {
+    let Ok(reader) = web_sys::FileReader::new() else { return };
+    let name = file.name();
+    let r = reader.clone();
+    let onload = Closure::once_into_js(move || {
+        if let Some(content) = r.result().ok().and_then(|v| v.as_string()) {
+            ui(UiAction::Attach { file_name: name, content });
+        }
+    });
+    reader.set_onload(Some(onload.unchecked_ref()));
+    let _ = reader.read_as_data_url(&file);
 }
 
 fn set_hidden(el: &Element, hidden: bool) {
@@ -382,4 +483,5 @@ fn on(target: &web_sys::EventTarget, event: &str, handler: impl Fn(web_sys::Even
 
 const ICON_CHAT: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="28" height="28"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>"#;
 const ICON_CLOSE: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>"#;
+const ICON_ATTACH: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z"/></svg>"#;
 const ICON_SEND: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z"/></svg>"#;
