@@ -506,3 +506,32 @@ for (const mode of ['methods', 'getter']) {
     report(8, { sent: 4, stored: stored.length, shownCount: texts.length, extra: `storage ${mode}` });
   });
 }
+
+test('a burst of sends puts each message on the wire once per connection (no resend of the whole outbox per send)', {
+  todo: 'BUG src/core/mod.rs enqueue_message → flush_outbox resends every outbox item still sending on each new send: a burst of N sends writes N(N+1)/2 frames, trips the server rate limit (retry_after) and delays delivery by seconds',
+}, async () => {
+  const tag = tagOf(10);
+  const { proxy, page, agent } = await setup();
+  await welcomed(proxy);
+  await sendText(page, `${tag} warm-up`);
+  const N = 10;
+  const ids = await page.evaluate(([n, t]) => {
+    const rel = (window.__rel = window.__rel || { n: 0, calls: {} });
+    const out = [];
+    for (let i = 1; i <= n; i++) {
+      const id = ++rel.n;
+      const rec = { count: 0, error: null, result: null, threw: null };
+      rel.calls[id] = rec;
+      window.liveChat('send', { type: 'BASIC', message: `${t} burst ${i}` }, (e, r) => { rec.count += 1; rec.error = e; rec.result = r; });
+      out.push(id);
+    }
+    return out;
+  }, [N, tag]);
+  for (const id of ids) await answered(page, id);
+  const sends = proxy.framesOf('up', 'send').filter((f) => f.json.body.text && f.json.body.text.startsWith(`${tag} burst`));
+  const limited = proxy.framesOf('down', 'error').filter((f) => f.json.code === 'rate_limited').length;
+  console.log(`[burst] ${N} sends → ${sends.length} send frames, ${limited} rate_limited answers`);
+  await assertStoredOnce(agent, tag, [`${tag} warm-up`, ...Array.from({ length: N }, (_, i) => `${tag} burst ${i + 1}`)]);
+  assert.equal(limited, 0, 'a burst of 10 stays under the server rate limit');
+  assert.equal(sends.length, N, `each message sent once on the one connection (got ${sends.length} frames for ${N} messages)`);
+});
