@@ -39,7 +39,7 @@ fn sample() -> StoredState {
     s.outbox = vec![
         OutboxItem {
             id: "m-2".into(),
-            request: OutboxRequest::Message { thread_id: None, body: OutgoingBody::Basic { text: Some("later".into()), attachment: None } },
+            request: OutboxRequest::Message { thread_id: None, new_thread: false, body: OutgoingBody::Basic { text: Some("later".into()), attachment: None } },
             status: Delivery::Sending,
             created_at: 3,
         },

@@ -73,6 +73,10 @@ pub enum ClientFrame {
         /// Target thread; `None` = the active open thread, created when none is open.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         thread_id: Option<String>,
+        /// Multi-thread widgets: start a new thread instead of using the active one
+        /// (ignored when `thread_id` is set or the widget is single-thread).
+        #[serde(default, skip_serializing_if = "is_false")]
+        new_thread: bool,
         /// What is sent.
         body: OutgoingBody,
     },
@@ -488,6 +492,7 @@ mod tests {
         let frame = ClientFrame::Send {
             req: "c1".into(),
             thread_id: None,
+            new_thread: false,
             body: OutgoingBody::Basic { text: Some("hi".into()), attachment: None },
         };
         let v = serde_json::to_value(&frame).unwrap();

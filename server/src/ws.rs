@@ -309,8 +309,9 @@ impl Conn {
             ClientFrame::Send {
                 req,
                 thread_id,
+                new_thread,
                 body,
-            } => self.send(socket, req, thread_id, body).await,
+            } => self.send(socket, req, thread_id, new_thread, body).await,
             ClientFrame::ContextualData {
                 req,
                 metadata,
@@ -492,6 +493,7 @@ impl Conn {
         socket: &mut WebSocket,
         req: String,
         thread_id: Option<String>,
+        new_thread: bool,
         body: OutgoingBody,
     ) -> Flow {
         if let Err(f) = Self::valid_req(&req) {
@@ -508,8 +510,10 @@ impl Conn {
             .app
             .blocking(move |app| {
                 let w = &app.config.widgets[widx];
-                let body_hash =
-                    sha256_hex(&serde_json::to_vec(&(&thread_id, &body)).unwrap_or_default());
+                let new_thread = new_thread && thread_id.is_none() && w.multi_thread;
+                let body_hash = sha256_hex(
+                    &serde_json::to_vec(&(&thread_id, new_thread, &body)).unwrap_or_default(),
+                );
                 let content = match validate::prepare_body(
                     body,
                     w,
@@ -526,6 +530,7 @@ impl Conn {
                     req: r,
                     body_hash,
                     thread_id,
+                    new_thread,
                     content,
                     now: now_ms(),
                 };

@@ -201,6 +201,9 @@ impl Widget {
 
     /// The thread the visitor looks at: the chosen one, else the most recent.
     pub fn current_thread(&self) -> Option<&str> {
+        if self.state.ui.new_thread {
+            return None;
+        }
         self.state
             .active_thread
             .as_deref()
@@ -387,6 +390,13 @@ impl Widget {
             }
             ServerFrame::Event { seq, event } => self.apply_event(seq, event, now),
             ServerFrame::Ack { req, message } => {
+                let started = self.state.outbox.iter().any(|o| {
+                    o.id == req && matches!(o.request, OutboxRequest::Message { new_thread: true, .. })
+                });
+                if started && self.state.ui.new_thread {
+                    self.state.ui.new_thread = false;
+                    self.state.active_thread = Some(message.thread_id.clone());
+                }
                 self.remove_outbox(&req);
                 let result = SentResult {
                     message_id: message.id.clone(),
@@ -515,7 +525,7 @@ impl Widget {
                 let text = core::mem::take(&mut self.state.ui.draft);
                 if !text.trim().is_empty() {
                     let body = OutgoingBody::Basic { text: Some(text), attachment: None };
-                    self.enqueue_message(None, self.state.active_thread.clone(), body, now);
+                    self.send_from_widget(body, now);
                 }
             }
             UiAction::Attach { file_name, content } => {
@@ -524,7 +534,7 @@ impl Widget {
                     Ok(()) => {
                         let attachment = livechat_protocol::OutgoingAttachment { file_name, content };
                         let body = OutgoingBody::Basic { text: None, attachment: Some(attachment) };
-                        self.enqueue_message(None, self.state.active_thread.clone(), body, now);
+                        self.send_from_widget(body, now);
                     }
                     Err(e) => self.attach_error = Some(e.message),
                 }
@@ -535,7 +545,12 @@ impl Widget {
                     self.flush_outbox();
                 }
             }
-            UiAction::SelectThread(id) => self.state.active_thread = id,
+            UiAction::SelectThread(id) => {
+                self.state.ui.thread_list = false;
+                self.state.ui.new_thread = id.is_none();
+                self.state.active_thread = id;
+            }
+            UiAction::ShowThreadList => self.state.ui.thread_list = true,
         }
         self.render = true;
         self.settle();
@@ -659,11 +674,11 @@ impl Widget {
                         return self.reply_err(call, e);
                     }
                 }
-                self.enqueue_message(Some(call), thread_id, OutgoingBody::Basic { text, attachment }, now);
+                self.enqueue_message(Some(call), thread_id, false, OutgoingBody::Basic { text, attachment }, now);
             }
             Command::Send(SendPayload::CustomData { custom_data, agent_message, user_message, thread_id }) => {
                 let body = OutgoingBody::CustomData { custom_data, agent_message, user_message };
-                self.enqueue_message(Some(call), thread_id, body, now);
+                self.enqueue_message(Some(call), thread_id, false, body, now);
             }
             Command::SendContextualData { metadata, strategy } => {
                 let id = self.rng.id("d-");
@@ -726,12 +741,36 @@ impl Widget {
         Ok(())
     }
 
-    fn enqueue_message(&mut self, call: Option<CallId>, thread_id: Option<String>, body: OutgoingBody, now: Millis) {
+    /// A message typed or attached in the widget goes to the thread the visitor looks at;
+    /// in multi-thread widgets a new conversation (or a thread no longer open) starts one.
+    fn send_from_widget(&mut self, body: OutgoingBody, now: Millis) {
+        let multi = self.config.as_ref().is_some_and(|c| c.multi_thread);
+        let current = self
+            .current_thread()
+            .and_then(|id| self.conversations.get(id))
+            .filter(|t| t.status == livechat_protocol::ThreadStatus::Open)
+            .map(|t| t.id.clone());
+        let (thread_id, new_thread) = match (multi, current) {
+            (false, _) => (None, false),
+            (true, Some(id)) if !self.state.ui.new_thread => (Some(id), false),
+            (true, _) => (None, true),
+        };
+        self.enqueue_message(None, thread_id, new_thread, body, now);
+    }
+
+    fn enqueue_message(
+        &mut self,
+        call: Option<CallId>,
+        thread_id: Option<String>,
+        new_thread: bool,
+        body: OutgoingBody,
+        now: Millis,
+    ) {
         let id = self.rng.id("m-");
         if let Some(call) = call {
             self.awaiting.insert(id.clone(), call);
         }
-        let request = OutboxRequest::Message { thread_id, body };
+        let request = OutboxRequest::Message { thread_id, new_thread, body };
         self.state.outbox.push(OutboxItem { id, request, status: Delivery::Sending, created_at: now });
         self.render = true;
         self.flush_outbox();
@@ -778,9 +817,12 @@ impl Widget {
                 continue;
             }
             let frame = match &item.request {
-                OutboxRequest::Message { thread_id, body } => {
-                    ClientFrame::Send { req: item.id.clone(), thread_id: thread_id.clone(), body: body.clone() }
-                }
+                OutboxRequest::Message { thread_id, new_thread, body } => ClientFrame::Send {
+                    req: item.id.clone(),
+                    thread_id: thread_id.clone(),
+                    new_thread: *new_thread,
+                    body: body.clone(),
+                },
                 OutboxRequest::ContextualData { metadata, strategy } => {
                     ClientFrame::ContextualData { req: item.id.clone(), metadata: metadata.clone(), strategy: *strategy }
                 }
@@ -1049,4 +1091,6 @@ pub enum UiAction {
     },
     /// Open a thread (`None` = start a new conversation).
     SelectThread(Option<String>),
+    /// Multi-thread widgets: show the list of conversations.
+    ShowThreadList,
 }

@@ -101,11 +101,17 @@ pub struct UiState {
     /// Agent messages that arrived while the window was closed (the launcher's badge).
     #[serde(default)]
     pub unread: u32,
+    /// Multi-thread widgets: the visitor looks at the list of conversations.
+    #[serde(default)]
+    pub thread_list: bool,
+    /// Multi-thread widgets: the visitor is starting a new conversation.
+    #[serde(default)]
+    pub new_thread: bool,
 }
 
 impl Default for UiState {
     fn default() -> Self {
-        Self { open: false, launcher: true, draft: String::new(), unread: 0 }
+        Self { open: false, launcher: true, draft: String::new(), unread: 0, thread_list: false, new_thread: false }
     }
 }
 
@@ -133,6 +139,9 @@ pub enum OutboxRequest {
     Message {
         /// Target thread, `None` = active.
         thread_id: Option<String>,
+        /// Start a new thread (multi-thread widgets).
+        #[serde(default)]
+        new_thread: bool,
         /// The body.
         #[serde(with = "stored_body")]
         body: OutgoingBody,

@@ -35,6 +35,13 @@ pub struct View {
     send: Element,
     attach: Element,
     badge: Element,
+    back: HtmlElement,
+    threads: Element,
+    threads_title: Element,
+    new_thread: Element,
+    thread_items: Element,
+    form: Element,
+    list_signature: String,
     /// What the message list shows now, to skip rebuilding it when nothing changed.
     log_signature: String,
     was_open: bool,
@@ -67,6 +74,10 @@ impl View {
         window.set_id("lc-window");
         window.set_attribute("role", "dialog").ok()?;
         let header = el("header", "header")?;
+        let back: HtmlElement = el("button", "back")?.dyn_into().ok()?;
+        back.set_attribute("type", "button").ok()?;
+        back.set_inner_html(ICON_BACK);
+        header.append_child(&back).ok()?;
         let heading = el("div", "heading")?;
         let title = el("h2", "title")?;
         title.set_id("lc-title");
@@ -105,7 +116,30 @@ impl View {
         form.append_child(&input).ok()?;
         form.append_child(&send).ok()?;
 
-        for child in [&header, &notice, &log, &form] {
+        let threads = el("nav", "threads")?;
+        let threads_title = el("h3", "threads-title")?;
+        threads_title.set_id("lc-threads-title");
+        threads.set_attribute("aria-labelledby", "lc-threads-title").ok()?;
+        let new_thread = el("button", "new-thread")?;
+        new_thread.set_attribute("type", "button").ok()?;
+        let thread_items = el("ul", "thread-items")?;
+        threads.append_child(&threads_title).ok()?;
+        threads.append_child(&new_thread).ok()?;
+        threads.append_child(&thread_items).ok()?;
+        on(&back, "click", |_| ui(UiAction::ShowThreadList));
+        on(&new_thread, "click", |_| ui(UiAction::SelectThread(None)));
+        on(&thread_items, "click", |e| {
+            let id = e
+                .target()
+                .and_then(|t| t.dyn_into::<Element>().ok())
+                .and_then(|t| t.closest("[data-thread]").ok().flatten())
+                .and_then(|b| b.get_attribute("data-thread"));
+            if let Some(id) = id {
+                ui(UiAction::SelectThread(Some(id)));
+            }
+        });
+
+        for child in [&header, &notice, &threads, &log, &form] {
             window.append_child(child).ok()?;
         }
         root.append_child(&window).ok()?;
@@ -182,6 +216,13 @@ impl View {
             send,
             attach,
             badge,
+            back,
+            threads,
+            threads_title,
+            new_thread,
+            thread_items,
+            form,
+            list_signature: String::new(),
             log_signature: String::new(),
             was_open: false,
         })
@@ -233,6 +274,16 @@ impl View {
         };
         set_hidden(&self.notice, notice.is_none());
         self.notice.set_text_content(notice.as_deref());
+
+        let multi = config.multi_thread;
+        let _ = self.back.set_attribute("aria-label", t(Key::BackToConversations));
+        set_hidden(&self.back, !multi || ui.thread_list);
+        set_hidden(&self.threads, !(multi && ui.thread_list));
+        set_hidden(&self.log, multi && ui.thread_list);
+        set_hidden(&self.form, multi && ui.thread_list);
+        if multi && ui.thread_list {
+            self.render_threads(core, lang);
+        }
 
         if self.input.value() != ui.draft {
             self.input.set_value(&ui.draft);
@@ -346,6 +397,57 @@ impl View {
         if stick_to_bottom {
             self.log.set_scroll_top(self.log.scroll_height());
         }
+    }
+
+    fn render_threads(&mut self, core: &Widget, lang: &str) {
+        self.threads_title.set_text_content(Some(text(lang, Key::Conversations)));
+        self.new_thread.set_text_content(Some(text(lang, Key::NewConversation)));
+        let threads = core.conversations().threads();
+        let mut signature = String::from(lang);
+        for t in threads {
+            let _ = write!(signature, "|{}:{:?}:{}", t.id, t.status, t.messages.len());
+        }
+        if signature == self.list_signature {
+            return;
+        }
+        self.list_signature = signature;
+        self.thread_items.set_text_content(None);
+        if threads.is_empty() {
+            if let Ok(li) = self.doc.create_element("li") {
+                li.set_class_name("empty");
+                li.set_text_content(Some(text(lang, Key::NoMessagesYet)));
+                let _ = self.thread_items.append_child(&li);
+            }
+        }
+        for t in threads.iter().rev() {
+            let _ = self.append_thread(t, lang);
+        }
+    }
+
+    fn append_thread(&self, t: &livechat_protocol::Thread, lang: &str) -> Option<()> {
+        let li = self.doc.create_element("li").ok()?;
+        let button = self.doc.create_element("button").ok()?;
+        button.set_attribute("type", "button").ok()?;
+        button.set_attribute("data-thread", &t.id).ok()?;
+        button.set_class_name("thread");
+        let last = t.messages.iter().rev().find_map(|m| m.text.as_deref().or(m.attachment.as_ref().map(|a| a.file_name.as_str())));
+        let preview = self.doc.create_element("span").ok()?;
+        preview.set_class_name("preview");
+        preview.set_text_content(Some(last.unwrap_or(text(lang, Key::NoMessagesYet))));
+        let status = self.doc.create_element("span").ok()?;
+        status.set_class_name("thread-status");
+        let label = match t.status {
+            ThreadStatus::Open => Key::StatusOpen,
+            ThreadStatus::Solved => Key::StatusSolved,
+            ThreadStatus::Closed => Key::StatusClosed,
+        };
+        let when = t.messages.last().map_or(t.created_at, |m| m.created_at);
+        status.set_text_content(Some(&format!("{} · {}", text(lang, label), format_time(when, lang))));
+        button.append_child(&preview).ok()?;
+        button.append_child(&status).ok()?;
+        li.append_child(&button).ok()?;
+        self.thread_items.append_child(&li).ok()?;
+        Some(())
     }
 
     fn is_scrolled_to_bottom(&self) -> bool {
@@ -484,4 +586,5 @@ fn on(target: &web_sys::EventTarget, event: &str, handler: impl Fn(web_sys::Even
 const ICON_CHAT: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="28" height="28"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>"#;
 const ICON_CLOSE: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z"/></svg>"#;
 const ICON_ATTACH: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6z"/></svg>"#;
+const ICON_BACK: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M20 11H7.8l5.6-5.6L12 4l-8 8 8 8 1.4-1.4L7.8 13H20z"/></svg>"#;
 const ICON_SEND: &str = r#"<svg aria-hidden="true" viewBox="0 0 24 24" width="20" height="20"><path fill="currentColor" d="M3 20.5 21 12 3 3.5v6.6L15 12 3 13.9z"/></svg>"#;

@@ -164,7 +164,7 @@ impl FakeServer {
                     });
                 }
             }
-            ClientFrame::Send { ref req, ref thread_id, ref body } => {
+            ClientFrame::Send { ref req, ref thread_id, new_thread, ref body } => {
                 if let Some((first, answer)) = self.answers.get(req) {
                     let answer = if *first == frame {
                         answer.clone()
@@ -178,10 +178,15 @@ impl FakeServer {
                     self.outbound.push_back(error(req, code));
                     return;
                 }
+                let active = if new_thread && self.multi_thread {
+                    None
+                } else {
+                    self.threads.iter().rev().find(|t| t.status == ThreadStatus::Open).map(|t| t.id.clone())
+                };
                 let thread_id = match thread_id {
                     Some(t) => t.clone(),
-                    None => match self.threads.iter().rev().find(|t| t.status == ThreadStatus::Open) {
-                        Some(t) => t.id.clone(),
+                    None => match active {
+                        Some(t) => t,
                         None => {
                             let thread = Thread { id: self.id("thr-"), status: ThreadStatus::Open, created_at: now, messages: vec![] };
                             self.threads.push(thread.clone());

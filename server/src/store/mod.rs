@@ -263,6 +263,8 @@ pub struct SendRequest {
     pub body_hash: String,
     /// Explicit thread.
     pub thread_id: Option<String>,
+    /// Start a new thread (multi-thread widgets, no `thread_id`).
+    pub new_thread: bool,
     /// What to store.
     pub content: NewContent,
     /// Now, ms.

@@ -898,6 +898,7 @@ impl Store for SqliteStore {
                     Some((_, _, status)) if status != "OPEN" => return Err(StoreError::ThreadClosed),
                     Some(_) => tid.clone(),
                 },
+                None if req.new_thread => create_thread(tx, &req.widget_id, &req.principal_id, now, &mut fx)?,
                 None => match active_open_thread(tx, &req.principal_id)? {
                     Some(t) => t,
                     None => create_thread(tx, &req.widget_id, &req.principal_id, now, &mut fx)?,
