@@ -65,3 +65,19 @@ fn waking_up_retries_at_once() {
     h.settle();
     assert!(h.widget.connected());
 }
+
+#[test]
+fn pagehide_closes_the_socket_and_pageshow_reopens_it() {
+    let mut h = Harness::ready();
+    let opens = h.opens;
+    h.widget.handle_suspend(h.now);
+    h.settle();
+    assert!(!h.widget.connected());
+    assert!(!h.socket_open, "the socket was closed");
+    h.advance(1_000);
+    assert_eq!(h.opens, opens, "no reconnect while hidden");
+    h.widget.handle_wake(h.now);
+    h.settle();
+    assert!(h.widget.connected());
+    assert_eq!(h.opens, opens + 1);
+}

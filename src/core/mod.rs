@@ -475,6 +475,17 @@ impl Widget {
         self.settle();
     }
 
+    /// The page is being hidden or put in the back/forward cache (`pagehide`): close the
+    /// socket cleanly; [`Widget::handle_wake`] reopens it on `pageshow`.
+    pub fn handle_suspend(&mut self, now: Millis) {
+        if matches!(self.link, Link::Connecting { .. } | Link::Open { .. }) {
+            self.effects.push_back(Effect::CloseSocket);
+            // If the page carries on without a pageshow, the timer still reconnects.
+            self.link = Link::Waiting { retry_at: now + connection::BACKOFF_CAP_MS };
+        }
+        self.settle();
+    }
+
     /// Another tab changed (`Some`) or removed (`None`) this widget's stored state.
     pub fn handle_storage_changed(&mut self, stored: Option<StoredState>, now: Millis) {
         if self.lifecycle != Lifecycle::Ready {

@@ -44,8 +44,10 @@ pub enum Input {
     Storage(Option<String>),
     /// The visitor used the widget.
     Ui(UiAction),
-    /// Network back online or tab visible again.
+    /// Network back online, tab visible again, or page restored from the back/forward cache.
     Wake,
+    /// The page is hidden for navigation (`pagehide`).
+    Suspend,
 }
 
 struct Driver {
@@ -132,6 +134,9 @@ fn listen_to_page(window: &web_sys::Window) {
     .into_js_value()
     .unchecked_into();
     let _ = window.add_event_listener_with_callback("online", &wake);
+    let on_pagehide = Closure::<dyn Fn()>::new(|| dispatch(Input::Suspend));
+    let _ = window.add_event_listener_with_callback("pagehide", on_pagehide.into_js_value().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("pageshow", &wake);
     if let Some(doc) = window.document() {
         let _ = doc.add_event_listener_with_callback("visibilitychange", &wake);
     }
@@ -188,6 +193,7 @@ impl Driver {
             }
             Input::Ui(action) => self.core.handle_ui(action, t),
             Input::Wake => self.core.handle_wake(t),
+            Input::Suspend => self.core.handle_suspend(t),
         }
         self.run_effects();
     }

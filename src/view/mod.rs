@@ -16,6 +16,8 @@ use crate::linkify::{segments, Segment};
 use livechat_protocol::OutgoingBody;
 
 const CSS: &str = include_str!("widget.css");
+/// Messages kept in the DOM per conversation.
+const MAX_RENDERED: usize = 200;
 
 /// The mounted widget DOM.
 pub struct View {
@@ -325,9 +327,10 @@ impl View {
 
     fn render_log(&mut self, core: &Widget, lang: &str) {
         let thread_id = core.current_thread();
+        // The DOM holds at most the newest MAX_RENDERED messages, so long histories stay fast.
         let messages: Vec<&Message> = thread_id
             .and_then(|id| core.conversations().get(id))
-            .map(|t| t.messages.iter().collect())
+            .map(|t| t.messages.iter().skip(t.messages.len().saturating_sub(MAX_RENDERED)).collect())
             .unwrap_or_default();
         let pending: Vec<_> = core
             .outbox()
