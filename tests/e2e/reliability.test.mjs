@@ -313,11 +313,12 @@ describe('slow real-timer scenarios (run concurrently)', { concurrency: 2 }, () 
     await answered(page, id, 10_000);
     // The backoff resets after a welcome: the next drop retries within the first window.
     const before2 = proxy.wsConnections().at(-1).id;
+    const welcomes = proxy.framesOf('down', 'welcome').filter((f) => !f.lost).length;
     const drop2 = Date.now();
     proxy.dropAll();
     const next = await waitFor(() => proxy.wsConnections().find((c) => c.id > before2), { timeout: 5000, message: 'retry after reset' });
     assert.ok(next.at - drop2 <= BACKOFF_BASE_MS + 400, `backoff reset after a welcome: retried after ${next.at - drop2} ms`);
-    await welcomed(proxy, proxy.framesOf('down', 'welcome').length + 1);
+    await welcomed(proxy, welcomes + 1);
     const after = `${tag} after`;
     await sendText(page, after);
     const texts = [`${tag} before`, during, after];
