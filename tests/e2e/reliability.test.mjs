@@ -489,7 +489,7 @@ test('7. two tabs sending at the same time (with a drop mid-burst): every messag
   } catch (e) {
     const outboxes = [await storedEntry(a), await storedEntry(b)].map((x) => x && x.outbox && x.outbox.length);
     console.log(`[scenario 7] tabs did not converge (stored outbox sizes A/B: ${outboxes}): ${e.message.slice(0, 300)}`);
-    t.todo('BUG src/core/mod.rs handle_storage_changed merges the other tab\'s stale outbox back in: delivered messages stay shown as "sending" duplicates');
+    t.todo('BUG (likely src/core/mod.rs handle_storage_changed merging the other tab\'s stale outbox back in): delivered messages stay shown as "sending" duplicates');
     throw e;
   }
   assertNoPageErrors(a);
