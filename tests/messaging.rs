@@ -128,3 +128,19 @@ fn files_picked_in_the_widget_are_checked_then_sent() {
     assert!(h.widget.attach_error().is_none());
     assert_eq!(h.server.stored_messages(), 1);
 }
+
+#[test]
+fn a_burst_of_sends_puts_each_frame_on_the_wire_once() {
+    let mut h = Harness::ready();
+    h.lose_server_frames = true; // no acks yet: everything stays in the outbox
+    for i in 0..10 {
+        h.call("send", Some(json!({"type": "BASIC", "message": format!("m{i}")})));
+    }
+    let sends = h.server.received.iter().filter(|f| matches!(f, ClientFrame::Send { .. })).count();
+    assert_eq!(sends, 10, "one frame per message, not a resend of the whole outbox per send");
+    h.lose_server_frames = false;
+    h.drop_connection();
+    h.advance(60_000);
+    assert_eq!(h.server.stored_messages(), 10);
+    assert!(h.widget.outbox().is_empty());
+}

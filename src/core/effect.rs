@@ -110,6 +110,7 @@ pub struct InitResult {
     /// Whether an agent is online.
     pub online: bool,
     /// The authenticated customer, if the stored session has one.
+    #[serde(serialize_with = "camel_customer_opt")]
     pub customer: Option<Customer>,
 }
 
@@ -118,6 +119,7 @@ pub struct InitResult {
 #[serde(rename_all = "camelCase")]
 pub struct AuthResult {
     /// Who the visitor now is.
+    #[serde(serialize_with = "camel_customer")]
     pub customer: Customer,
 }
 
@@ -201,4 +203,20 @@ pub struct Deadline {
     pub at: Millis,
     /// Why.
     pub reason: &'static str,
+}
+
+/// The customer as JavaScript sees it: `{subject, subjectType}` (the wire uses snake_case).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CustomerJs<'a> {
+    subject: &'a str,
+    subject_type: &'a str,
+}
+
+fn camel_customer<S: serde::Serializer>(c: &Customer, s: S) -> Result<S::Ok, S::Error> {
+    CustomerJs { subject: &c.subject, subject_type: &c.subject_type }.serialize(s)
+}
+
+fn camel_customer_opt<S: serde::Serializer>(c: &Option<Customer>, s: S) -> Result<S::Ok, S::Error> {
+    c.as_ref().map(|c| CustomerJs { subject: &c.subject, subject_type: &c.subject_type }).serialize(s)
 }

@@ -83,8 +83,10 @@ pub struct Widget {
     backoff: Backoff,
     /// Stop reconnecting (the server refused the widget for good).
     halted: bool,
-    /// Outbox item to resend after a rate limit, and when.
+    /// When to resend the outbox after a rate limit.
     resend_at: Option<Millis>,
+    /// Outbox ids already sent on the current socket.
+    in_flight: Vec<String>,
     /// Calls waiting for `ready`.
     init_calls: Vec<CallId>,
     /// Calls made while loading, replayed in order when ready.
@@ -117,6 +119,7 @@ impl Widget {
             backoff: Backoff::default(),
             halted: false,
             resend_at: None,
+            in_flight: Vec::new(),
             init_calls: Vec::new(),
             queued_calls: VecDeque::new(),
             awaiting: VecMap::default(),
@@ -553,6 +556,7 @@ impl Widget {
             UiAction::Retry(id) => {
                 if let Some(item) = self.state.outbox.iter_mut().find(|o| o.id == id) {
                     item.status = Delivery::Sending;
+                    self.in_flight.retain(|i| *i != id);
                     self.flush_outbox();
                 }
             }
@@ -790,6 +794,7 @@ impl Widget {
     // ----- connection ------------------------------------------------------------------
 
     fn open_socket(&mut self, now: Millis) {
+        self.in_flight.clear();
         if self.halted || self.lifecycle != Lifecycle::Ready {
             self.link = Link::Idle;
             return;
@@ -824,9 +829,11 @@ impl Widget {
             return;
         }
         for item in &self.state.outbox {
-            if item.status != Delivery::Sending {
+            // Each item goes out once per socket; a new socket (or a rate limit) resends.
+            if item.status != Delivery::Sending || self.in_flight.iter().any(|id| *id == item.id) {
                 continue;
             }
+            self.in_flight.push(item.id.clone());
             let frame = match &item.request {
                 OutboxRequest::Message { thread_id, new_thread, body } => ClientFrame::Send {
                     req: item.id.clone(),
@@ -918,8 +925,9 @@ impl Widget {
 
     fn handle_request_error(&mut self, req: String, code: &str, message: &str, retry_after: Option<u64>, now: Millis) {
         if code == error_code::RATE_LIMITED {
-            // Not a refusal of the content: keep it and send again later, in order.
+            // Not a refusal of the content: keep it and send everything again later, in order.
             self.resend_at = Some(now + retry_after.unwrap_or(1_000));
+            self.in_flight.clear();
             return;
         }
         if let Some(pending) = self.requests.remove(&req) {

@@ -36,6 +36,10 @@ fn to_json(arg: &JsValue) -> Result<Option<Json>, ApiError> {
     }
     let text = JSON::stringify(arg)
         .map_err(|_| ApiError::invalid("the argument cannot be turned into JSON (it has a cycle or a BigInt)"))?;
+    if !text.is_string() {
+        // e.g. an object whose toJSON returns undefined or a function
+        return Err(ApiError::invalid("the argument is not JSON data (JSON.stringify gave undefined)"));
+    }
     if text.length() > MAX_ARG_BYTES {
         return Err(ApiError::invalid("the argument is larger than 16 MB"));
     }

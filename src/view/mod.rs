@@ -46,7 +46,8 @@ pub struct View {
     list_signature: String,
     /// What the message list shows now, to skip rebuilding it when nothing changed.
     log_signature: String,
-    was_open: bool,
+    /// Whether the window was open at the last render (`None` before the first one).
+    was_open: Option<bool>,
 }
 
 impl View {
@@ -226,7 +227,7 @@ impl View {
             form,
             list_signature: String::new(),
             log_signature: String::new(),
-            was_open: false,
+            was_open: None,
         })
     }
 
@@ -292,13 +293,19 @@ impl View {
         }
         self.render_log(core, lang);
 
-        if ui.open && !self.was_open {
-            let _ = self.input.focus();
-        } else if !ui.open && self.was_open && self.focus_inside() {
-            // Focus returns to the launcher when the window closes under it.
-            let _ = self.launcher.focus();
+        // Focus moves only when the visitor opens or closes the window during this page's
+        // life; a window restored open on load never takes focus from the page.
+        match self.was_open {
+            Some(false) if ui.open => {
+                let _ = self.input.focus();
+            }
+            Some(true) if !ui.open && self.focus_inside() => {
+                // Focus returns to the launcher when the window closes under it.
+                let _ = self.launcher.focus();
+            }
+            _ => {}
         }
-        self.was_open = ui.open;
+        self.was_open = Some(ui.open);
     }
 
     fn focus_inside(&self) -> bool {

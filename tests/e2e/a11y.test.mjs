@@ -95,9 +95,7 @@ test('the widget does not take focus on page load', async () => {
   assertNoPageErrors(page2);
 });
 
-test('a window restored open on reload does not steal focus', {
-  todo: 'BUG: src/view/mod.rs render() focuses the textarea on the first render whenever ui.open is true, so a reload with the window persisted open moves focus into the widget on page load',
-}, async () => {
+test('a window restored open on reload does not steal focus', async () => {
   const page = await env.open('/e2e/auto.html');
   await ok(page, 'show', null);
   await waitFor(async () => (await page.evaluate((k) => localStorage.getItem(k), 'livechat:' + WIDGET_ID) || '').includes('"open":true'), { message: 'open state stored' });

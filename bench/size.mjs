@@ -1,0 +1,41 @@
+// Bundle size of the widget as a visitor downloads it: raw, gzip -9 and brotli -11 of the
+// wasm, the JS glue, the loader, and the snippet. `--max-gzip N` fails (exit 1) when the
+// widget total (wasm + glue + loader; the CSS lives inside the wasm) is over N bytes.
+// Usage: node bench/size.mjs [--max-gzip 150000] [--json]
+import { readFileSync } from 'node:fs';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+
+const files = {
+  'livechat_widget_bg.wasm': 'dist/widget/livechat_widget_bg.wasm',
+  'livechat_widget.js (glue)': 'dist/widget/livechat_widget.js',
+  'livechat.js (loader)': 'dist/widget/livechat.js',
+};
+const measure = (buf) => ({
+  raw: buf.length,
+  gzip: gzipSync(buf, { level: 9 }).length,
+  brotli: brotliCompressSync(buf, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
+});
+const rows = Object.entries(files).map(([name, path]) => ({ name, ...measure(readFileSync(path)) }));
+const total = rows.reduce((t, r) => ({ raw: t.raw + r.raw, gzip: t.gzip + r.gzip, brotli: t.brotli + r.brotli }), { raw: 0, gzip: 0, brotli: 0 });
+const snippetHtml = readFileSync('www/snippet.html', 'utf8').replace(/<!--[\s\S]*?-->\s*/g, '');
+const snippet = measure(Buffer.from(snippetHtml));
+
+if (process.argv.includes('--json')) {
+  console.log(JSON.stringify({ files: rows, total, snippet }, null, 2));
+} else {
+  const fmt = (n) => String(n).padStart(9);
+  console.log('file                          raw      gzip    brotli');
+  for (const r of rows) console.log(`${r.name.padEnd(26)}${fmt(r.raw)}${fmt(r.gzip)}${fmt(r.brotli)}`);
+  console.log(`${'widget total'.padEnd(26)}${fmt(total.raw)}${fmt(total.gzip)}${fmt(total.brotli)}`);
+  console.log(`${'snippet'.padEnd(26)}${fmt(snippet.raw)}${fmt(snippet.gzip)}${fmt(snippet.brotli)}`);
+  console.log('budget (DESIGN.md): widget gzip <= 61440 (stretch 40960), snippet <= 1024 raw');
+}
+const i = process.argv.indexOf('--max-gzip');
+if (i > 0) {
+  const max = Number(process.argv[i + 1]);
+  if (total.gzip > max || snippet.raw > 1024) {
+    console.error(`size check failed: widget gzip ${total.gzip} B (max ${max}), snippet ${snippet.raw} B (max 1024)`);
+    process.exit(1);
+  }
+  console.log(`size check ok: widget gzip ${total.gzip} B <= ${max}; snippet ${snippet.raw} B <= 1024`);
+}
