@@ -10,6 +10,7 @@ bash scripts/build-widget.sh
 cargo build --release -p livechat-server --quiet
 echo
 echo "Demo shop:      http://127.0.0.1:${PORT:-8080}/"
-echo "Agent API:      see docs/agent-api.md (token in server/demo.toml)"
+echo "Agent console:  http://127.0.0.1:${PORT:-8080}/agent/   (token: demo-agent-token, from server/demo.toml)"
+echo "Agent API:      docs/agent-api.md"
 exec target/release/livechat-server --config server/demo.toml --data-dir "${DATA_DIR:-.data}" \
   --addr "127.0.0.1:${PORT:-8080}" --static-dir dist

@@ -20,6 +20,9 @@ step "release build of the widget and demo"
 bash scripts/build-widget.sh
 cargo build --release -p livechat-server --quiet
 
+step "bundle size (bench/size.mjs; regression guard, see docs/performance.md)"
+node bench/size.mjs --max-gzip 150000
+
 step "TypeScript declarations (tsc -p tests/types)"
 npx --no-install tsc -p tests/types && echo "types ok"
 

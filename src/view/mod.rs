@@ -54,7 +54,8 @@ impl View {
     /// Creates the host element and its shadow root. `None` if the DOM is unavailable.
     pub fn mount(base: &str) -> Option<View> {
         let doc = web_sys::window()?.document()?;
-        let host = doc.create_element("div").ok()?;
+        // A custom element name: page rules such as `div { display: none }` do not match it.
+        let host = doc.create_element("livechat-widget").ok()?;
         host.set_id("livechat-widget");
         let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).ok()?;
         adopt_styles(&shadow);
@@ -389,11 +390,13 @@ impl View {
                 OutgoingBody::CustomData { user_message: Some(u), .. } => u.as_str(),
                 _ => continue,
             };
+            let uploading = matches!(body, OutgoingBody::Basic { attachment: Some(_), .. });
             let state = match &p.status {
+                Delivery::Sending if uploading => (text(lang, Key::Uploading), None),
                 Delivery::Sending => (text(lang, Key::Sending), None),
                 Delivery::Failed { .. } => (text(lang, Key::NotDelivered), Some(p.id.as_str())),
             };
-            let _ = self.append_pending(text(lang, Key::You), content, lang, state);
+            let _ = self.append_pending(text(lang, Key::You), content, lang, state, uploading);
         }
         match status {
             Some(ThreadStatus::Solved) => {
@@ -515,9 +518,22 @@ impl View {
         Some(())
     }
 
-    fn append_pending(&self, who: &str, content: &str, lang: &str, state: (&str, Option<&str>)) -> Option<()> {
+    fn append_pending(
+        &self,
+        who: &str,
+        content: &str,
+        lang: &str,
+        state: (&str, Option<&str>),
+        uploading: bool,
+    ) -> Option<()> {
         let (li, bubble) = self.bubble("msg visitor pending", who)?;
         bubble.set_text_content(Some(content));
+        if uploading && state.1.is_none() {
+            // The file travels inside the message frame: progress is indeterminate.
+            let bar = self.doc.create_element("progress").ok()?;
+            bar.set_attribute("aria-label", state.0).ok()?;
+            bubble.append_child(&bar).ok()?;
+        }
         let meta = self.doc.create_element("p").ok()?;
         meta.set_class_name("meta");
         meta.set_text_content(Some(state.0));
