@@ -128,3 +128,29 @@ fn composer_submit_sends_the_draft() {
     assert_eq!(h.texts(), vec!["typed in the widget"]);
     assert!(h.widget.outbox().iter().all(|o| o.status == Delivery::Sending));
 }
+
+#[test]
+fn outbox_items_of_another_tab_are_left_to_it_for_a_grace_period() {
+    use livechat_protocol::ClientFrame;
+    use livechat_widget::core::{Delivery, OutboxItem, OutboxRequest, ADOPT_GRACE_MS};
+    let mut h = Harness::ready();
+    let mut other = h.widget.snapshot();
+    other.outbox.push(OutboxItem {
+        id: "m-from-tab-b".into(),
+        request: OutboxRequest::Message {
+            thread_id: None,
+            new_thread: false,
+            body: livechat_protocol::OutgoingBody::Basic { text: Some("typed in tab B".into()), attachment: None },
+        },
+        status: Delivery::Sending,
+        created_at: h.now,
+    });
+    h.widget.handle_storage_changed(Some(other), h.now);
+    h.settle();
+    let sent = |h: &Harness| h.server.received.iter().filter(|f| matches!(f, ClientFrame::Send { req, .. } if req == "m-from-tab-b")).count();
+    assert_eq!(sent(&h), 0, "tab B sends its own message");
+    h.advance(ADOPT_GRACE_MS + 1);
+    assert_eq!(sent(&h), 1, "still pending after the grace period: this tab sends it");
+    assert_eq!(h.server.stored_messages(), 1);
+    assert!(h.widget.outbox().is_empty());
+}

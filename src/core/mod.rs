@@ -505,18 +505,24 @@ impl Widget {
                 self.state.language = other.language.clone();
                 self.state.theme = other.theme.clone();
                 self.state.active_thread = other.active_thread.clone();
+                let mut adopted = false;
                 for item in &other.outbox {
                     if !self.state.outbox.iter().any(|o| o.id == item.id) {
                         self.state.outbox.push(item.clone());
+                        adopted = true;
                     }
+                }
+                if adopted && self.resend_at.is_none() {
+                    // The other tab is sending these; its message events normally complete
+                    // them here too. Send them ourselves only if they are still pending
+                    // after a grace period (the other tab may have closed).
+                    self.resend_at = Some(now + ADOPT_GRACE_MS);
                 }
                 if identity_changed {
                     self.state.session = other.session.clone();
                     self.state.customer = other.customer.clone();
                     self.state.last_seq = 0;
                     self.restart_socket(now);
-                } else {
-                    self.flush_outbox();
                 }
                 // What we adopted came from storage: writing it back would only echo.
                 self.persisted = Some(self.snapshot());
@@ -1062,6 +1068,9 @@ impl Widget {
         }
     }
 }
+
+/// How long outbox items adopted from another tab wait before this tab sends them too.
+pub const ADOPT_GRACE_MS: Millis = 5_000;
 
 /// The theme name that resets `set_theme` to the widget's default look.
 pub const DEFAULT_THEME: &str = "default";
