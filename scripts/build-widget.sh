@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Builds the release widget (wasm + JS glue + loader) into dist/widget/ and the demo page
-# into dist/. Release profile: opt-level z, LTO, one codegen unit, panic=abort; then
+# into dist/. Profile wasm-release: opt-level z, LTO, one codegen unit, panic=abort; then
 # wasm-opt -Oz from npm's binaryen. Prints the bundle sizes (raw and gzip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build -p livechat-widget --release --target wasm32-unknown-unknown --quiet
+cargo build -p livechat-widget --profile wasm-release --target wasm32-unknown-unknown --quiet
 rm -rf pkg && mkdir -p pkg dist/widget
-wasm-bindgen target/wasm32-unknown-unknown/release/livechat_widget.wasm \
+wasm-bindgen target/wasm32-unknown-unknown/wasm-release/livechat_widget.wasm \
   --out-dir pkg --target web --no-typescript --omit-default-module-path
 npx --no-install wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \

@@ -267,8 +267,8 @@ impl Conn {
         let frame: ClientFrame = match serde_json::from_str(text) {
             Ok(f) => f,
             Err(e) => {
-                let mut msg = e.to_string();
-                msg.truncate(200);
+                // serde's message quotes the input: cut on a character boundary.
+                let msg: String = e.to_string().chars().take(200).collect();
                 let f = error_frame(
                     req_of(text),
                     error_code::MALFORMED_FRAME,

@@ -105,6 +105,12 @@ pub enum SendPayload {
     },
 }
 
+/// The command names of spec 001.
+pub const NAMES: [&str; 12] = [
+    "init", "auth", "logout", "clear", "show", "hide", "show_launcher", "hide_launcher", "set_theme", "send",
+    "send_contextual_data", "set_language",
+];
+
 /// Parses a command name and its argument (`None` for `undefined`/`null`).
 ///
 /// # Errors

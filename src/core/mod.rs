@@ -507,7 +507,11 @@ impl Widget {
                 self.state.active_thread = other.active_thread.clone();
                 let mut adopted = false;
                 for item in &other.outbox {
-                    if !self.state.outbox.iter().any(|o| o.id == item.id) {
+                    // Skip what we hold already, and what our socket has seen delivered
+                    // (the other tab's write can arrive after the message event).
+                    let known = self.state.outbox.iter().any(|o| o.id == item.id)
+                        || self.conversations.has_client_id(&item.id).is_some();
+                    if !known {
                         self.state.outbox.push(item.clone());
                         adopted = true;
                     }

@@ -20,6 +20,10 @@ pub fn parse_call(command: &JsValue, arg: &JsValue) -> Result<Command, ApiError>
             "the first argument of liveChat must be a command name string, e.g. 'init'",
         ));
     };
+    if !command::NAMES.contains(&name.as_str()) {
+        // The name is checked first: an unknown command is reported as such whatever its argument.
+        return command::parse(&name, None);
+    }
     command::parse(&name, to_json(arg)?)
 }
 

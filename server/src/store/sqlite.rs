@@ -356,6 +356,15 @@ fn thread_messages(
     Ok(v)
 }
 
+/// The time a new message in `thread_id` gets: now, but always after the thread's last
+/// message, so time order equals storage order (concurrent writers take `now` before the
+/// write lock) and clients that sort by time show what the server stored, in its order.
+fn message_time(tx: &Connection, thread_id: &str, now: u64) -> StoreResult<u64> {
+    let last: Option<i64> =
+        tx.query_row("SELECT MAX(created_at) FROM messages WHERE thread_id = ?1", params![thread_id], |r| r.get(0))?;
+    Ok(last.map_or(now, |l| now.max(l as u64 + 1)))
+}
+
 fn insert_message(
     tx: &Connection,
     m: &AgentMessage,
@@ -929,7 +938,7 @@ impl Store for SqliteStore {
                 custom_data: c.custom_data.clone(),
                 attachment,
                 custom: c.custom,
-                created_at: now,
+                created_at: message_time(tx, &thread_id, now)?,
             };
             insert_message(tx, &m, c.attachment.as_ref().map(|a| a.id.as_str()))?;
             let visible = m.visitor_view();
@@ -1011,7 +1020,7 @@ impl Store for SqliteStore {
                 custom_data: None,
                 attachment: None,
                 custom: false,
-                created_at: now,
+                created_at: message_time(tx, thread_id, now)?,
             };
             insert_message(tx, &m, None)?;
             append_event(
