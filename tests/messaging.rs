@@ -122,7 +122,9 @@ fn agent_replies_while_closed_count_as_unread_until_the_window_opens() {
 fn files_picked_in_the_widget_are_checked_then_sent() {
     let mut h = Harness::ready();
     h.ui(UiAction::Attach { file_name: "page.html".into(), content: "data:text/html;base64,PGI+".into() });
-    assert!(h.widget.attach_error().is_some_and(|e| e.contains("text/html")));
+    assert_eq!(h.widget.attach_error(), Some(livechat_widget::core::AttachmentProblem::TypeNotAllowed));
+    h.ui(UiAction::Attach { file_name: "big.png".into(), content: format!("data:image/png;base64,{}", "A".repeat(4_000)) });
+    assert_eq!(h.widget.attach_error(), Some(livechat_widget::core::AttachmentProblem::TooLarge));
     assert_eq!(h.server.stored_messages(), 0);
     h.ui(UiAction::Attach { file_name: "cat.png".into(), content: "data:image/png;base64,iVBO".into() });
     assert!(h.widget.attach_error().is_none());

@@ -97,7 +97,7 @@ pub struct Widget {
     requests: VecMap<String, Pending>,
     effects: VecDeque<Effect>,
     /// Why the last file the visitor picked was refused (shown until the next try).
-    attach_error: Option<String>,
+    attach_error: Option<AttachmentProblem>,
     render: bool,
     persisted: Option<StoredState>,
 }
@@ -193,8 +193,8 @@ impl Widget {
     }
 
     /// Why the last file the visitor picked was refused.
-    pub fn attach_error(&self) -> Option<&str> {
-        self.attach_error.as_deref()
+    pub fn attach_error(&self) -> Option<AttachmentProblem> {
+        self.attach_error
     }
 
     /// Last event sequence applied.
@@ -554,13 +554,13 @@ impl Widget {
             }
             UiAction::Attach { file_name, content } => {
                 self.attach_error = None;
-                match self.check_attachment(&file_name, &content) {
-                    Ok(()) => {
+                match self.attachment_refusal(&file_name, &content) {
+                    None => {
                         let attachment = livechat_protocol::OutgoingAttachment { file_name, content };
                         let body = OutgoingBody::Basic { text: None, attachment: Some(attachment) };
                         self.send_from_widget(body, now);
                     }
-                    Err(e) => self.attach_error = Some(e.message),
+                    Some((problem, _)) => self.attach_error = Some(problem),
                 }
             }
             UiAction::Retry(id) => {
@@ -738,9 +738,15 @@ impl Widget {
     }
 
     fn check_attachment(&self, file_name: &str, content: &str) -> Result<(), ApiError> {
-        let Some(policy) = self.config.as_ref().map(|c| &c.attachments) else { return Ok(()) };
+        self.attachment_refusal(file_name, content)
+            .map_or(Ok(()), |(_, why)| Err(ApiError::rejected(error_code::ATTACHMENT_REJECTED, &why)))
+    }
+
+    /// Why the widget's policy refuses this attachment, if it does.
+    fn attachment_refusal(&self, file_name: &str, content: &str) -> Option<(AttachmentProblem, String)> {
+        let policy = &self.config.as_ref()?.attachments;
         if content.starts_with("https://") || content.starts_with("http://") {
-            return Ok(()); // a link: the server fetches nothing, it stores the URL as given
+            return None; // a link: the server fetches nothing, it stores the URL as given
         }
         let (mime, data) = match content.strip_prefix("data:").and_then(|rest| rest.split_once(',')) {
             Some((header, data)) => (header.split(';').next().unwrap_or("").to_string(), data),
@@ -748,22 +754,18 @@ impl Widget {
         };
         let bytes = (data.len() as u64) * 3 / 4;
         if bytes > policy.max_bytes {
-            return Err(ApiError::rejected(
-                error_code::ATTACHMENT_REJECTED,
-                &format!("attachment is about {} KB; the limit is {} KB", bytes / 1024, policy.max_bytes / 1024),
-            ));
+            let why = format!("attachment is about {} KB; the limit is {} KB", bytes / 1024, policy.max_bytes / 1024);
+            return Some((AttachmentProblem::TooLarge, why));
         }
         let allowed = policy.allowed_types.iter().any(|t| match t.strip_suffix("/*") {
             Some(prefix) => mime.split('/').next() == Some(prefix),
             None => *t == mime,
         });
         if !allowed {
-            return Err(ApiError::rejected(
-                error_code::ATTACHMENT_REJECTED,
-                &format!("attachment type '{mime}' is not allowed; allowed: {}", policy.allowed_types.join(", ")),
-            ));
+            let why = format!("attachment type '{mime}' is not allowed; allowed: {}", policy.allowed_types.join(", "));
+            return Some((AttachmentProblem::TypeNotAllowed, why));
         }
-        Ok(())
+        None
     }
 
     /// A message typed or attached in the widget goes to the thread the visitor looks at;
@@ -1099,6 +1101,15 @@ fn mime_from_file_name(name: &str) -> &'static str {
         "mp3" => "audio/mpeg",
         _ => "application/octet-stream",
     }
+}
+
+/// Why a file the visitor picked was refused (the view shows it in the visitor's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachmentProblem {
+    /// Larger than the widget's limit.
+    TooLarge,
+    /// A type the widget does not accept.
+    TypeNotAllowed,
 }
 
 /// What the visitor did with the widget's own controls.

@@ -9,7 +9,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRootInit, ShadowRootMode};
 
-use crate::core::{Delivery, OutboxRequest, UiAction, Widget};
+use crate::core::{AttachmentProblem, Delivery, OutboxRequest, UiAction, Widget};
 use crate::driver::ui;
 use crate::i18n::{html_lang, is_rtl, text, Key};
 use crate::linkify::{segments, Segment};
@@ -33,6 +33,7 @@ pub struct View {
     close: HtmlElement,
     notice: Element,
     log: Element,
+    items: Element,
     input: HtmlTextAreaElement,
     send: Element,
     attach: Element,
@@ -97,10 +98,13 @@ impl View {
 
         let notice = el("p", "notice")?;
         notice.set_attribute("role", "status").ok()?;
-        let log = el("ol", "log")?;
+        // role=log sits on a wrapper: on the <ol> itself it would replace the list role.
+        let log = el("div", "log")?;
         log.set_attribute("role", "log").ok()?;
         log.set_attribute("aria-live", "polite").ok()?;
         log.set_attribute("tabindex", "0").ok()?;
+        let items = el("ol", "items")?;
+        log.append_child(&items).ok()?;
 
         let form = el("form", "composer")?;
         let attach = el("button", "attach")?;
@@ -216,6 +220,7 @@ impl View {
             close,
             notice,
             log,
+            items,
             input,
             send,
             attach,
@@ -267,8 +272,12 @@ impl View {
             let _ = self.launcher.set_attribute("aria-label", &label);
         }
 
-        let notice = if let Some(error) = core.attach_error() {
-            Some(error.to_string())
+        let notice = if let Some(problem) = core.attach_error() {
+            Some(t(match problem {
+                AttachmentProblem::TooLarge => Key::FileTooLarge,
+                AttachmentProblem::TypeNotAllowed => Key::FileTypeNotAllowed,
+            })
+            .to_string())
         } else if !core.connected() && !core.outbox().is_empty() {
             Some(t(Key::Reconnecting).to_string())
         } else if !core.online() && !config.offline_message.is_empty() {
@@ -362,7 +371,7 @@ impl View {
         self.log_signature = signature;
         let stick_to_bottom = self.is_scrolled_to_bottom();
 
-        self.log.set_text_content(None);
+        self.items.set_text_content(None);
         if messages.is_empty() && pending.is_empty() {
             let _ = self.append_system(text(lang, Key::Welcome));
         }
@@ -471,7 +480,7 @@ impl View {
         let li = self.doc.create_element("li").ok()?;
         li.set_class_name("msg system");
         li.set_text_content(Some(content));
-        self.log.append_child(&li).ok()?;
+        self.items.append_child(&li).ok()?;
         Some(())
     }
 
@@ -559,7 +568,7 @@ impl View {
         let bubble = self.doc.create_element("p").ok()?;
         bubble.set_class_name("bubble");
         li.append_child(&bubble).ok()?;
-        self.log.append_child(&li).ok()?;
+        self.items.append_child(&li).ok()?;
         Some((li, bubble))
     }
 }
