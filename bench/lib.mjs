@@ -21,13 +21,17 @@ const CHROMIUM_ARGS = [
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
 ];
 
-/** Same widget as the demo (single thread), no auto-reply, agents offline notice off. */
+/** The demo widget (single thread), no auto-reply, rate limit out of the way. */
 export function configToml({ syncMessages = 200 } = {}) {
   return `demo_jwt_mint = false
 
 [limits]
 sweep_interval_ms = 5000
 sync_messages_per_thread = ${syncMessages}
+# The default per-connection token bucket (20 frames/s, burst 40) would measure the rate
+# limiter instead of the path: the benchmarks send back to back.
+rate_limit_per_sec = 1000000.0
+rate_limit_burst = 1000000.0
 
 [[agents]]
 name = "Bench agent"
@@ -66,12 +70,14 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
  * Starts the release server with `configToml(opts)` and a static dir holding dist/ plus
  * `pages` ({path: html}) under /bench/. Returns {url, pid, stop()}.
  */
-export async function startServer({ pages = {}, ...opts } = {}) {
+export async function startServer({ pages = {}, dataRoot = process.env.BENCH_DATA_ROOT || tmpdir(), ...opts } = {}) {
   const bin = process.env.LIVECHAT_SERVER_BIN || join(REPO, 'target', 'release', 'livechat-server');
   if (!existsSync(bin)) throw new Error(`no server at ${bin}: cargo build --release -p livechat-server`);
   const dist = join(REPO, 'dist');
   if (!existsSync(join(dist, 'widget', 'livechat_widget_bg.wasm'))) throw new Error('dist/ not built: bash scripts/build-widget.sh');
-  const root = mkdtempSync(join(tmpdir(), 'livechat-bench-'));
+  // The data dir (SQLite, synchronous = FULL) lives here: /tmp is on disk on this machine;
+  // BENCH_DATA_ROOT=/dev/shm takes the fsync cost out (for seeding or to isolate it).
+  const root = mkdtempSync(join(dataRoot, 'livechat-bench-'));
   const staticDir = join(root, 'static');
   cpSync(dist, staticDir, { recursive: true });
   mkdirSync(join(staticDir, 'bench'), { recursive: true });
