@@ -488,16 +488,18 @@ test('attachments: an oversize file and a refused type give a clear error in the
     const n = root.querySelector('.notice');
     return n.hidden ? null : n.textContent;
   });
+  // The offline message may be in the notice before the file is read: wait for the error itself.
+  const errorNotice = async () => { const n = await notice(); return n && n !== OFFLINE_MESSAGE && n; };
   const visitorItems = () => inShadow(page, (root) => root.querySelectorAll('.log .msg.visitor').length);
 
   const big = Buffer.concat([makePng(8, 8), Buffer.alloc(MAX_BYTES + 4000, 7)]);
   await page.locator(W('input.picker')).setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: big });
-  const tooBig = await waitFor(notice, { message: 'oversize error in the notice' });
+  const tooBig = await waitFor(errorNotice, { message: 'oversize error in the notice' });
   assert.match(tooBig, /large|limit|KB|MB/i, `the notice says the file is too large: ${tooBig}`);
   assert.doesNotMatch(tooBig, /offline/i, 'the error, not the offline message');
 
   await page.locator(W('input.picker')).setInputFiles({ name: 'tool.exe', mimeType: 'application/x-msdownload', buffer: Buffer.from('MZ not really a program') });
-  const refused = await waitFor(async () => { const n = await notice(); return n && n !== tooBig && n; }, { message: 'refused-type error in the notice' });
+  const refused = await waitFor(async () => { const n = await errorNotice(); return n && n !== tooBig && n; }, { message: 'refused-type error in the notice' });
   assert.match(refused, /type|allowed/i, `the notice says the type is refused: ${refused}`);
 
   await new Promise((r) => setTimeout(r, 400));
@@ -516,7 +518,7 @@ test('attachments: an oversize file and a refused type give a clear error in the
   await t.test('the error is translated (de-DE)', async () => {
     await ok(page, 'set_language', 'de-DE');
     await page.locator(W('input.picker')).setInputFiles({ name: 'huge.png', mimeType: 'image/png', buffer: big });
-    const de = await waitFor(async () => { const n = await notice(); return n && n !== OFFLINE_MESSAGE && n; }, { message: 'error shown' });
+    const de = await waitFor(errorNotice, { message: 'error shown' });
     assert.match(de, /Datei/, `German error: ${de}`);
   });
   assertNoPageErrors(page);
