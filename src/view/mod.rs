@@ -1,7 +1,9 @@
 //! The view: renders the core's state into a shadow root. User and agent text is only
 //! ever set as text (`textContent`, text nodes), never parsed as HTML.
 
+use std::cell::Cell;
 use std::fmt::Write as _;
+use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
 use livechat_protocol::{Author, Message, ThreadStatus};
@@ -45,10 +47,22 @@ pub struct View {
     thread_items: Element,
     form: Element,
     list_signature: String,
-    /// What the message list shows now, to skip rebuilding it when nothing changed.
-    log_signature: String,
+    /// The message list's rows now in the DOM, by key, in order.
+    rendered: Vec<(String, Element)>,
+    /// The language the rows were built in.
+    log_lang: String,
+    /// The conversation the log shows.
+    log_thread: Option<String>,
+    /// `Intl.DateTimeFormat` for message times, built once per language (building one per
+    /// message made a render of 200 messages take tens of milliseconds).
+    time_format: Option<(String, TimeFormat)>,
     /// Whether the window was open at the last render (`None` before the first one).
     was_open: Option<bool>,
+    /// Whether the visitor is at the bottom of the log (kept from scroll events, so a
+    /// render never reads layout before changing the DOM).
+    at_bottom: Rc<Cell<bool>>,
+    /// A scroll to the bottom is already asked for the next animation frame.
+    scroll_pending: Rc<Cell<bool>>,
 }
 
 impl View {
@@ -208,6 +222,13 @@ impl View {
             }
         });
 
+        let at_bottom = Rc::new(Cell::new(true));
+        let flag = at_bottom.clone();
+        let scrolled = log.clone();
+        on(&log, "scroll", move |_| {
+            flag.set(scrolled.scroll_height() - scrolled.scroll_top() - scrolled.client_height() < 40);
+        });
+
         Some(View {
             base: base.to_string(),
             doc,
@@ -232,8 +253,13 @@ impl View {
             thread_items,
             form,
             list_signature: String::new(),
-            log_signature: String::new(),
+            rendered: Vec::new(),
+            log_lang: String::new(),
+            log_thread: None,
+            time_format: None,
             was_open: None,
+            at_bottom,
+            scroll_pending: Rc::new(Cell::new(false)),
         })
     }
 
@@ -249,28 +275,31 @@ impl View {
         let t = |k: Key| text(lang, k);
         let ui = core.ui();
 
-        let _ = self.root.set_attribute("lang", html_lang(lang));
-        let _ = self.root.set_attribute("dir", if is_rtl(lang) { "rtl" } else { "ltr" });
+        set_attr(&self.root, "lang", html_lang(lang));
+        set_attr(&self.root, "dir", if is_rtl(lang) { "rtl" } else { "ltr" });
         self.apply_theme(core);
 
         set_hidden(&self.launcher, !ui.launcher);
-        let _ = self.launcher.set_attribute("aria-expanded", if ui.open { "true" } else { "false" });
-        let _ = self.launcher.set_attribute("aria-label", t(if ui.open { Key::CloseChat } else { Key::OpenChat }));
+        set_attr(&self.launcher, "aria-expanded", if ui.open { "true" } else { "false" });
         set_hidden(&self.window, !ui.open);
-        let _ = self.close.set_attribute("aria-label", t(Key::Minimize));
-        self.title.set_text_content(Some(&config.title));
-        self.status.set_text_content(Some(t(if core.online() { Key::Online } else { Key::Away })));
-        let _ = self.input.set_attribute("placeholder", t(Key::MessagePlaceholder));
-        let _ = self.input.set_attribute("aria-label", t(Key::MessageLabel));
-        let _ = self.send.set_attribute("aria-label", t(Key::Send));
-        let _ = self.attach.set_attribute("aria-label", t(Key::Attach));
+        set_attr(&self.close, "aria-label", t(Key::Minimize));
+        set_text(&self.title, Some(&config.title));
+        set_text(&self.status, Some(t(if core.online() { Key::Online } else { Key::Away })));
+        set_attr(&self.input, "placeholder", t(Key::MessagePlaceholder));
+        set_attr(&self.input, "aria-label", t(Key::MessageLabel));
+        set_attr(&self.send, "aria-label", t(Key::Send));
+        set_attr(&self.attach, "aria-label", t(Key::Attach));
         set_hidden(&self.attach, config.attachments.allowed_types.is_empty());
         set_hidden(&self.badge, ui.unread == 0);
-        self.badge.set_text_content(Some(&ui.unread.min(99).to_string()));
-        if ui.unread > 0 && !ui.open {
-            let label = format!("{} ({}: {})", t(Key::OpenChat), t(Key::UnreadMessages), ui.unread);
-            let _ = self.launcher.set_attribute("aria-label", &label);
-        }
+        set_text(&self.badge, Some(&ui.unread.min(99).to_string()));
+        let label = if ui.open {
+            t(Key::CloseChat).to_string()
+        } else if ui.unread > 0 {
+            format!("{} ({}: {})", t(Key::OpenChat), t(Key::UnreadMessages), ui.unread)
+        } else {
+            t(Key::OpenChat).to_string()
+        };
+        set_attr(&self.launcher, "aria-label", &label);
 
         let notice = if let Some(problem) = core.attach_error() {
             Some(t(match problem {
@@ -286,10 +315,10 @@ impl View {
             None
         };
         set_hidden(&self.notice, notice.is_none());
-        self.notice.set_text_content(notice.as_deref());
+        set_text(&self.notice, notice.as_deref());
 
         let multi = config.multi_thread;
-        let _ = self.back.set_attribute("aria-label", t(Key::BackToConversations));
+        set_attr(&self.back, "aria-label", t(Key::BackToConversations));
         set_hidden(&self.back, !multi || ui.thread_list);
         set_hidden(&self.threads, !(multi && ui.thread_list));
         set_hidden(&self.log, multi && ui.thread_list);
@@ -300,6 +329,9 @@ impl View {
 
         if self.input.value() != ui.draft {
             self.input.set_value(&ui.draft);
+        }
+        if ui.open && self.was_open != Some(true) && self.at_bottom.get() {
+            self.scroll_to_bottom(); // a log hidden with the window has no scroll position
         }
         self.render_log(core, lang);
 
@@ -336,62 +368,32 @@ impl View {
         var("bg", theme.and_then(|t| t.background.as_ref()));
         var("text", theme.and_then(|t| t.text.as_ref()));
         var("font", theme.and_then(|t| t.font.as_ref()));
-        let _ = self.root.set_attribute("style", &style);
+        set_attr(&self.root, "style", &style);
         let left = theme.and_then(|t| t.launcher_position.as_deref()) == Some("left");
         let _ = self.root.class_list().toggle_with_force("left", left);
-        let _ = self.root.set_attribute("data-theme", core.theme().unwrap_or("default"));
+        set_attr(&self.root, "data-theme", core.theme().unwrap_or("default"));
     }
 
     fn render_log(&mut self, core: &Widget, lang: &str) {
         let thread_id = core.current_thread();
+        let thread = thread_id.and_then(|id| core.conversations().get(id));
         // The DOM holds at most the newest MAX_RENDERED messages, so long histories stay fast.
-        let messages: Vec<&Message> = thread_id
-            .and_then(|id| core.conversations().get(id))
-            .map(|t| t.messages.iter().skip(t.messages.len().saturating_sub(MAX_RENDERED)).collect())
-            .unwrap_or_default();
+        let messages = thread.map_or(&[][..], |t| &t.messages[t.messages.len().saturating_sub(MAX_RENDERED)..]);
         let pending: Vec<_> = core
             .outbox()
             .iter()
             .filter(|o| matches!(&o.request, OutboxRequest::Message { thread_id: t, .. } if t.is_none() || t.as_deref() == thread_id))
             .collect();
-        let status = thread_id.and_then(|id| core.conversations().get(id)).map(|t| t.status);
 
-        let mut signature = String::new();
-        let _ = write!(signature, "{lang}|{status:?}|");
-        for m in &messages {
-            signature.push_str(&m.id);
-            signature.push(',');
+        // What the list should show, as keyed rows. A row's key changes whenever its
+        // content would, so rows already in the DOM are kept and only new ones are built:
+        // an event costs one or two new `<li>`, not a rebuild of the whole list.
+        let mut rows: Vec<(String, LogRow)> = Vec::with_capacity(messages.len() + pending.len() + 1);
+        for m in messages.iter().filter(|m| m.text.is_some() || m.attachment.is_some()) {
+            // (CUSTOM_DATA without a userMessage has nothing for the visitor.)
+            rows.push((format!("m{}", m.id), LogRow::Message(m)));
         }
         for p in &pending {
-            let _ = write!(signature, "{}:{},", p.id, matches!(p.status, Delivery::Sending));
-        }
-        if signature == self.log_signature {
-            return;
-        }
-        self.log_signature = signature;
-        let stick_to_bottom = self.is_scrolled_to_bottom();
-
-        self.items.set_text_content(None);
-        if messages.is_empty() && pending.is_empty() {
-            let _ = self.append_system(text(lang, Key::Welcome));
-        }
-        for m in messages {
-            if m.text.is_none() && m.attachment.is_none() {
-                continue; // e.g. CUSTOM_DATA without a userMessage: nothing for the visitor
-            }
-            let class = match m.author {
-                Author::Visitor => "msg visitor",
-                Author::Agent => "msg agent",
-                Author::System => "msg system",
-            };
-            let who = match m.author {
-                Author::Visitor => text(lang, Key::You).to_string(),
-                Author::Agent => m.agent_name.clone().unwrap_or_else(|| text(lang, Key::Agent).to_string()),
-                Author::System => String::new(),
-            };
-            let _ = self.append_message(class, &who, m, lang);
-        }
-        for p in pending {
             let OutboxRequest::Message { body, .. } = &p.request else { continue };
             let content = match body {
                 OutgoingBody::Basic { text: Some(t), .. } => t.as_str(),
@@ -400,24 +402,96 @@ impl View {
                 _ => continue,
             };
             let uploading = matches!(body, OutgoingBody::Basic { attachment: Some(_), .. });
-            let state = match &p.status {
-                Delivery::Sending if uploading => (text(lang, Key::Uploading), None),
-                Delivery::Sending => (text(lang, Key::Sending), None),
-                Delivery::Failed { .. } => (text(lang, Key::NotDelivered), Some(p.id.as_str())),
-            };
-            let _ = self.append_pending(text(lang, Key::You), content, lang, state, uploading);
+            let failed = matches!(p.status, Delivery::Failed { .. });
+            rows.push((format!("p{}{}", u8::from(failed), p.id), LogRow::Pending { id: &p.id, content, uploading, failed }));
         }
-        match status {
-            Some(ThreadStatus::Solved) => {
-                let _ = self.append_system(text(lang, Key::ConversationSolved));
-            }
-            Some(ThreadStatus::Closed) => {
-                let _ = self.append_system(text(lang, Key::ConversationClosed));
-            }
+        if rows.is_empty() {
+            rows.insert(0, ("welcome".into(), LogRow::System(Key::Welcome)));
+        }
+        match thread.map(|t| t.status) {
+            Some(ThreadStatus::Solved) => rows.push(("solved".into(), LogRow::System(Key::ConversationSolved))),
+            Some(ThreadStatus::Closed) => rows.push(("closed".into(), LogRow::System(Key::ConversationClosed))),
             _ => {}
         }
-        if stick_to_bottom {
-            self.log.set_scroll_top(self.log.scroll_height());
+
+        if self.log_thread.as_deref() != thread_id {
+            // Another conversation opens at its end.
+            self.log_thread = thread_id.map(str::to_string);
+            self.at_bottom.set(true);
+        }
+        if self.log_lang != lang {
+            // Labels and times are in the language: every row is rebuilt.
+            self.log_lang = lang.to_string();
+            self.rendered.clear();
+            self.items.set_text_content(None);
+        }
+        let unchanged = rows.len() == self.rendered.len() && rows.iter().zip(&self.rendered).all(|((k, _), (old, _))| k == old);
+        if unchanged {
+            return;
+        }
+
+        // Match rows to the old ones by key; both lists are mostly in the same order, so
+        // the search starts where the last match was.
+        let mut old: Vec<Option<(String, Element)>> = self.rendered.drain(..).map(Some).collect();
+        let mut next = Vec::with_capacity(rows.len());
+        let mut hint = 0;
+        for (key, row) in rows {
+            let found = (hint..old.len()).chain(0..hint).find(|&i| old[i].as_ref().is_some_and(|(k, _)| *k == key));
+            let kept = found.and_then(|i| {
+                hint = i + 1;
+                old[i].take()
+            });
+            let el = match kept {
+                Some((_, el)) => el,
+                None => match self.build_row(&row, lang) {
+                    Some(el) => el,
+                    None => continue,
+                },
+            };
+            next.push((key, el));
+        }
+        for (_, el) in old.into_iter().flatten() {
+            el.remove();
+        }
+        // Kept rows are already in order; new ones go in where they belong.
+        let mut cursor = self.items.first_element_child();
+        for (_, el) in &next {
+            if cursor.as_ref() == Some(el) {
+                cursor = el.next_element_sibling();
+            } else {
+                let _ = self.items.insert_before(el, cursor.as_ref().map(|c| c.as_ref()));
+            }
+        }
+        self.rendered = next;
+        if self.at_bottom.get() {
+            self.scroll_to_bottom();
+        }
+    }
+
+    fn build_row(&mut self, row: &LogRow, lang: &str) -> Option<Element> {
+        match *row {
+            LogRow::System(key) => self.system_row(text(lang, key)),
+            LogRow::Message(m) => {
+                let class = match m.author {
+                    Author::Visitor => "msg visitor",
+                    Author::Agent => "msg agent",
+                    Author::System => "msg system",
+                };
+                let who = match m.author {
+                    Author::Visitor => text(lang, Key::You),
+                    Author::Agent => m.agent_name.as_deref().unwrap_or(text(lang, Key::Agent)),
+                    Author::System => "",
+                };
+                self.message_row(class, who, m, lang)
+            }
+            LogRow::Pending { id, content, uploading, failed } => {
+                let state = match (failed, uploading) {
+                    (true, _) => (text(lang, Key::NotDelivered), Some(id)),
+                    (false, true) => (text(lang, Key::Uploading), None),
+                    (false, false) => (text(lang, Key::Sending), None),
+                };
+                self.pending_row(text(lang, Key::You), content, lang, state, uploading)
+            }
         }
     }
 
@@ -446,7 +520,7 @@ impl View {
         }
     }
 
-    fn append_thread(&self, t: &livechat_protocol::Thread, lang: &str) -> Option<()> {
+    fn append_thread(&mut self, t: &livechat_protocol::Thread, lang: &str) -> Option<()> {
         let li = self.doc.create_element("li").ok()?;
         let button = self.doc.create_element("button").ok()?;
         button.set_attribute("type", "button").ok()?;
@@ -464,7 +538,7 @@ impl View {
             ThreadStatus::Closed => Key::StatusClosed,
         };
         let when = t.messages.last().map_or(t.created_at, |m| m.created_at);
-        status.set_text_content(Some(&format!("{} · {}", text(lang, label), format_time(when, lang))));
+        status.set_text_content(Some(&format!("{} · {}", text(lang, label), self.format_time(when, lang))));
         button.append_child(&preview).ok()?;
         button.append_child(&status).ok()?;
         li.append_child(&button).ok()?;
@@ -472,19 +546,42 @@ impl View {
         Some(())
     }
 
-    fn is_scrolled_to_bottom(&self) -> bool {
-        self.log.scroll_height() - self.log.scroll_top() - self.log.client_height() < 40
+    /// A time of day (`14:05`) in the widget's language.
+    fn format_time(&mut self, at: u64, lang: &str) -> String {
+        if self.time_format.as_ref().map_or(true, |(l, _)| l != lang) {
+            let options = Object::new();
+            let _ = Reflect::set(&options, &"hour".into(), &"2-digit".into());
+            let _ = Reflect::set(&options, &"minute".into(), &"2-digit".into());
+            self.time_format = TimeFormat::new(html_lang(lang), &options).ok().map(|f| (lang.to_string(), f));
+        }
+        self.time_format.as_ref().map(|(_, f)| f.format(at as f64)).unwrap_or_default()
     }
 
-    fn append_system(&self, content: &str) -> Option<()> {
+    /// Scrolls the log to its end in the next animation frame, when the browser lays the
+    /// page out anyway: reading `scrollHeight` right after changing the DOM would force a
+    /// synchronous layout on every event.
+    fn scroll_to_bottom(&self) {
+        if self.scroll_pending.replace(true) {
+            return;
+        }
+        let (log, pending) = (self.log.clone(), self.scroll_pending.clone());
+        let frame = Closure::once_into_js(move || {
+            pending.set(false);
+            log.set_scroll_top(log.scroll_height());
+        });
+        if let Some(w) = web_sys::window() {
+            let _ = w.request_animation_frame(frame.unchecked_ref());
+        }
+    }
+
+    fn system_row(&self, content: &str) -> Option<Element> {
         let li = self.doc.create_element("li").ok()?;
         li.set_class_name("msg system");
         li.set_text_content(Some(content));
-        self.items.append_child(&li).ok()?;
-        Some(())
+        Some(li)
     }
 
-    fn append_message(&self, class: &str, who: &str, m: &Message, lang: &str) -> Option<()> {
+    fn message_row(&mut self, class: &str, who: &str, m: &Message, lang: &str) -> Option<Element> {
         let (li, bubble) = self.bubble(class, who)?;
         if let Some(text_content) = &m.text {
             for segment in segments(text_content) {
@@ -522,19 +619,19 @@ impl View {
         }
         let meta = self.doc.create_element("p").ok()?;
         meta.set_class_name("meta");
-        meta.set_text_content(Some(&format_time(m.created_at, lang)));
+        meta.set_text_content(Some(&self.format_time(m.created_at, lang)));
         li.append_child(&meta).ok()?;
-        Some(())
+        Some(li)
     }
 
-    fn append_pending(
+    fn pending_row(
         &self,
         who: &str,
         content: &str,
         lang: &str,
         state: (&str, Option<&str>),
         uploading: bool,
-    ) -> Option<()> {
+    ) -> Option<Element> {
         let (li, bubble) = self.bubble("msg visitor pending", who)?;
         bubble.set_text_content(Some(content));
         if uploading && state.1.is_none() {
@@ -554,10 +651,10 @@ impl View {
             meta.append_child(&button).ok()?;
         }
         li.append_child(&meta).ok()?;
-        Some(())
+        Some(li)
     }
 
-    /// Appends `<li class><span sr-only>who: </span><p bubble/></li>` and returns both.
+    /// Builds `<li class><span sr-only>who: </span><p bubble/></li>` and returns both.
     fn bubble(&self, class: &str, who: &str) -> Option<(Element, Element)> {
         let li = self.doc.create_element("li").ok()?;
         li.set_class_name(class);
@@ -568,9 +665,26 @@ impl View {
         let bubble = self.doc.create_element("p").ok()?;
         bubble.set_class_name("bubble");
         li.append_child(&bubble).ok()?;
-        self.items.append_child(&li).ok()?;
         Some((li, bubble))
     }
+}
+
+/// One row of the message list.
+enum LogRow<'a> {
+    System(Key),
+    Message(&'a Message),
+    Pending { id: &'a str, content: &'a str, uploading: bool, failed: bool },
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// `Intl.DateTimeFormat`, bound directly: one instance formats every time in a language.
+    #[wasm_bindgen(js_namespace = Intl, js_name = DateTimeFormat)]
+    type TimeFormat;
+    #[wasm_bindgen(catch, constructor, js_namespace = Intl, js_class = "DateTimeFormat")]
+    fn new(locale: &str, options: &Object) -> Result<TimeFormat, JsValue>;
+    #[wasm_bindgen(method, js_class = "DateTimeFormat")]
+    fn format(this: &TimeFormat, date: f64) -> String;
 }
 
 /// Reads a picked or dropped file as a data URL and hands it to the core.
@@ -588,21 +702,30 @@ fn read_file(file: web_sys::File) {
 }
 
 fn set_hidden(el: &Element, hidden: bool) {
-    let _ = if hidden { el.set_attribute("hidden", "") } else { el.remove_attribute("hidden") };
+    if el.has_attribute("hidden") != hidden {
+        let _ = if hidden { el.set_attribute("hidden", "") } else { el.remove_attribute("hidden") };
+    }
+}
+
+/// Sets an attribute only when it changes: rewriting the same value still invalidates
+/// style, and every event renders.
+fn set_attr(el: &Element, name: &str, value: &str) {
+    if el.get_attribute(name).as_deref() != Some(value) {
+        let _ = el.set_attribute(name, value);
+    }
+}
+
+/// Sets text content only when it changes.
+fn set_text(el: &Element, value: Option<&str>) {
+    if el.text_content().as_deref().unwrap_or("") != value.unwrap_or("") {
+        el.set_text_content(value);
+    }
 }
 
 /// Theme values come from the server's configuration; still, keep them to characters that
 /// cannot end a declaration or open a url().
 fn is_safe_css_value(v: &str) -> bool {
     v.len() <= 200 && !v.contains([';', '{', '}', '<', '>', '\\']) && !v.to_ascii_lowercase().contains("url(")
-}
-
-fn format_time(at: u64, lang: &str) -> String {
-    let date = js_sys::Date::new(&JsValue::from_f64(at as f64));
-    let options = Object::new();
-    let _ = Reflect::set(&options, &"hour".into(), &"2-digit".into());
-    let _ = Reflect::set(&options, &"minute".into(), &"2-digit".into());
-    String::from(date.to_locale_time_string_with_options(html_lang(lang), &options))
 }
 
 fn adopt_styles(shadow: &web_sys::ShadowRoot) {
