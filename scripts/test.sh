@@ -28,7 +28,10 @@ npx --no-install tsc -p tests/types && echo "types ok"
 
 step "end-to-end tests (node --test tests/e2e/)"
 if compgen -G "tests/e2e/*.test.mjs" >/dev/null; then
-  LIVECHAT_SERVER_BIN="$PWD/target/release/livechat-server" node --test --test-concurrency=1 tests/e2e/
+  # A bound on the whole suite (normally 5–8 min) so a hung browser or process fails CI
+  # with a message instead of stalling it.
+  LIVECHAT_SERVER_BIN="$PWD/target/release/livechat-server" timeout --kill-after=30 2400 \
+    node --test --test-concurrency=1 tests/e2e/ || { rc=$?; [ "$rc" -ge 124 ] && echo "e2e suite timed out" >&2; exit "$rc"; }
 else
   echo "no end-to-end tests found" >&2
   exit 1

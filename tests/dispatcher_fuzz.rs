@@ -414,6 +414,7 @@ impl Rig {
             }
             Effect::Persist(state) => self.store.save(&state),
             Effect::ClearStorage { widget_id } => self.store.remove(&widget_id),
+            Effect::ClaimSocket { .. } => {}
             Effect::FetchConfig { widget_id } => {
                 let mut c = config(&widget_id);
                 c.id = widget_id.clone();

@@ -253,6 +253,8 @@ async fn state_is_persisted_and_restored_from_storage() {
     fresh_start().await;
     call("show", JsValue::NULL).await;
     call("send", json(r#"{"type":"DRAFT","message":"draft to keep"}"#)).await;
+    // The state is written in a task after the event's (off its critical path).
+    sleep(10).await;
     let stored = storage().get_item(KEY).unwrap().expect("state written");
     let parsed = JSON::parse(&stored).unwrap();
     let ui = Reflect::get(&parsed, &"ui".into()).unwrap();

@@ -68,3 +68,20 @@ impl Backoff {
         self.attempts
     }
 }
+
+/// Which tab owns the websocket when several tabs of a site show the same widget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// No coordination between tabs is available (no Web Locks): every tab keeps its own
+    /// socket, and outbox items adopted from another tab wait [`super::ADOPT_GRACE_MS`]
+    /// before this tab sends them too.
+    #[default]
+    Solo,
+    /// This tab holds the widget's lock: it keeps the only socket, sends what other tabs
+    /// queue in the shared outbox at once, and writes what the server sends to storage.
+    Leader,
+    /// Another tab holds the lock: no socket while idle; history, sequence and outbox
+    /// state come from the leader's writes to storage. A socket opens only for `auth` and
+    /// `logout`, which need the server's answer, and closes when they are done.
+    Follower,
+}

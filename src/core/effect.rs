@@ -43,6 +43,13 @@ pub enum Effect {
         /// e.g. `/v1/ws`.
         path: String,
     },
+    /// Ask for this widget's cross-tab lock (Web Locks); answer with
+    /// `Widget::handle_role(Role::Leader)` once it is held. A lock held for another widget
+    /// is released.
+    ClaimSocket {
+        /// Which widget.
+        widget_id: String,
+    },
     /// Close the current socket and forget it (no `closed` event will follow).
     CloseSocket,
     /// Send a frame on the open socket.

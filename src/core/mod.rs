@@ -22,11 +22,12 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use livechat_protocol::{
-    error_code, ClientFrame, Customer, Event, Message, Millis, OutgoingBody, ServerFrame, WidgetConfig,
+    error_code, ClientFrame, Customer, Event, Message, Millis, OutgoingBody, ServerFrame, Thread, WidgetConfig,
     PROTOCOL_VERSION,
 };
 
 pub use command::{Command, SendPayload};
+pub use connection::Role;
 use connection::{Backoff, Link, CONNECT_TIMEOUT_MS, HEARTBEAT_INTERVAL_MS, HEARTBEAT_TIMEOUT_MS};
 pub use conversation::Conversations;
 pub use effect::{CallId, Deadline, Effect, Reply, WidgetEvent};
@@ -80,6 +81,8 @@ pub struct Widget {
     browser_languages: Vec<String>,
     online: bool,
     link: Link,
+    /// Socket ownership among tabs (see [`Role`]).
+    role: Role,
     backoff: Backoff,
     /// Stop reconnecting (the server refused the widget for good).
     halted: bool,
@@ -116,6 +119,7 @@ impl Widget {
             browser_languages,
             online: false,
             link: Link::Idle,
+            role: Role::Solo,
             backoff: Backoff::default(),
             halted: false,
             resend_at: None,
@@ -245,6 +249,29 @@ impl Widget {
     }
 
     // ----- inputs -------------------------------------------------------------------
+
+    /// Tab coordination: the driver says `Follower` before `init` when it can elect a
+    /// socket owner (Web Locks), then `Leader` once this tab holds the widget's lock.
+    pub fn handle_role(&mut self, role: Role, now: Millis) {
+        let was = core::mem::replace(&mut self.role, role);
+        if was != role && role != Role::Follower && self.lifecycle == Lifecycle::Ready {
+            // Took over from a tab that closed: resume from the sequence it last stored,
+            // and send what is queued, including what other tabs queued.
+            self.resend_at = None;
+            if matches!(self.link, Link::Idle) {
+                self.open_socket(now);
+            } else {
+                self.flush_outbox();
+            }
+            self.render = true;
+        }
+        self.settle();
+    }
+
+    /// Socket ownership among tabs.
+    pub fn role(&self) -> Role {
+        self.role
+    }
 
     /// Handles a parsed `liveChat` call.
     pub fn handle_command(&mut self, call: CallId, command: Command, now: Millis) {
@@ -501,22 +528,46 @@ impl Widget {
             }
             Some(other) => {
                 let identity_changed = other.session != self.state.session;
+                if self.role == Role::Follower {
+                    self.adopt_history(&other);
+                }
                 self.state.ui = other.ui.clone();
                 self.state.language = other.language.clone();
                 self.state.theme = other.theme.clone();
                 self.state.active_thread = other.active_thread.clone();
                 let mut adopted = false;
+                let mut failed = Vec::new();
                 for item in &other.outbox {
                     // Skip what we hold already, and what our socket has seen delivered
                     // (the other tab's write can arrive after the message event).
-                    let known = self.state.outbox.iter().any(|o| o.id == item.id)
-                        || self.conversations.has_client_id(&item.id).is_some();
-                    if !known {
+                    if let Some(ours) = self.state.outbox.iter_mut().find(|o| o.id == item.id) {
+                        match (&ours.status, &item.status, self.role) {
+                            // The leader's answer for an item this tab queued.
+                            (Delivery::Sending, Delivery::Failed { code, message }, Role::Follower) => {
+                                failed.push((item.id.clone(), ApiError::rejected(code, message)));
+                                ours.status = item.status.clone();
+                            }
+                            // Retried in a follower: send it again.
+                            (Delivery::Failed { .. }, Delivery::Sending, Role::Leader) => {
+                                ours.status = Delivery::Sending;
+                                adopted = true;
+                            }
+                            _ => {}
+                        }
+                        continue;
+                    }
+                    if self.conversations.has_client_id(&item.id).is_none() {
                         self.state.outbox.push(item.clone());
                         adopted = true;
                     }
                 }
-                if adopted && self.resend_at.is_none() {
+                for (id, error) in failed {
+                    self.answer(&id, Err(error));
+                }
+                if adopted && self.role == Role::Leader {
+                    // The only socket is ours: what another tab queued goes out now.
+                    self.flush_outbox();
+                } else if adopted && self.resend_at.is_none() && self.role == Role::Solo {
                     // The other tab is sending these; its message events normally complete
                     // them here too. Send them ourselves only if they are still pending
                     // after a grace period (the other tab may have closed).
@@ -534,6 +585,30 @@ impl Widget {
             }
         }
         self.settle();
+    }
+
+    /// A follower takes the leader's view of the conversations: what the leader's socket
+    /// received, up to the sequence it stored. Messages new to this tab go through
+    /// `apply_message`, which completes this tab's own outbox items and their callbacks.
+    fn adopt_history(&mut self, other: &StoredState) {
+        if other.session != self.state.session || other.last_seq < self.state.last_seq {
+            if other.session == self.state.session {
+                return; // an older write (e.g. from another follower): nothing new in it
+            }
+            self.conversations = Conversations::default(); // another identity: start over
+        }
+        for thread in &other.threads {
+            if self.conversations.get(&thread.id).is_none() {
+                self.conversations.open_thread(Thread { messages: Vec::new(), ..thread.clone() });
+            }
+            self.conversations.set_status(&thread.id, thread.status);
+            for message in &thread.messages {
+                if self.conversations.has_message(&thread.id, &message.id).is_none() {
+                    self.apply_message(message.clone());
+                }
+            }
+        }
+        self.state.last_seq = other.last_seq;
     }
 
     /// The visitor used the widget's own controls.
@@ -584,6 +659,11 @@ impl Widget {
     // ----- command execution ---------------------------------------------------------
 
     fn start(&mut self, call: CallId, widget_id: String, _now: Millis) {
+        if self.role != Role::Solo {
+            // Each widget has its own lock: follow until this tab holds the new one.
+            self.role = Role::Follower;
+            self.effects.push_back(Effect::ClaimSocket { widget_id: widget_id.clone() });
+        }
         self.lifecycle = Lifecycle::Loading;
         self.switch_allowed = false;
         self.state = StoredState::fresh(&widget_id);
@@ -624,6 +704,7 @@ impl Widget {
                 self.awaiting.insert(req.clone(), call);
                 self.requests.insert(req, Pending::Auth { jwt, sent: false });
                 self.send_requests();
+                self.open_socket_for_request(now);
             }
             Command::Logout => {
                 if self.state.customer.is_none() {
@@ -632,11 +713,13 @@ impl Widget {
                         ApiError::new(ErrorCode::NotAuthenticated, "logout needs an authenticated session; call auth first"),
                     );
                 }
-                if self.connected() {
+                if self.connected() || self.role == Role::Follower {
+                    // (A follower has no socket while idle: it opens one to log out.)
                     let req = self.rng.id("l-");
                     self.awaiting.insert(req.clone(), call);
                     self.requests.insert(req, Pending::Logout);
                     self.send_requests();
+                    self.open_socket_for_request(now);
                 } else {
                     // Offline: forget the session locally; the server expires it.
                     self.reset(true, now);
@@ -805,9 +888,22 @@ impl Widget {
 
     // ----- connection ------------------------------------------------------------------
 
+    /// Whether this tab should hold a socket now.
+    fn wants_socket(&self) -> bool {
+        self.role != Role::Follower || !self.requests.is_empty()
+    }
+
+    /// A follower opens a socket when it has an `auth` or `logout` to send.
+    fn open_socket_for_request(&mut self, now: Millis) {
+        if matches!(self.link, Link::Idle) && self.role == Role::Follower {
+            self.backoff.reset();
+            self.open_socket(now);
+        }
+    }
+
     fn open_socket(&mut self, now: Millis) {
         self.in_flight.clear();
-        if self.halted || self.lifecycle != Lifecycle::Ready {
+        if self.halted || self.lifecycle != Lifecycle::Ready || !self.wants_socket() {
             self.link = Link::Idle;
             return;
         }
@@ -837,7 +933,7 @@ impl Widget {
 
     /// Sends every outbox item still marked sending, in order (only when welcomed).
     fn flush_outbox(&mut self) {
-        if !self.connected() || self.resend_at.is_some() {
+        if !self.connected() || self.resend_at.is_some() || self.role == Role::Follower {
             return;
         }
         for item in &self.state.outbox {
@@ -1062,8 +1158,14 @@ impl Widget {
         }
     }
 
-    /// Queues a `Persist` when the storable state changed since the last write.
+    /// Queues a `Persist` when the storable state changed since the last write; closes a
+    /// follower's socket once its `auth`/`logout` is answered.
     fn settle(&mut self) {
+        if !self.wants_socket() && !matches!(self.link, Link::Idle) {
+            self.effects.push_back(Effect::CloseSocket);
+            self.link = Link::Idle;
+            self.in_flight.clear();
+        }
         if self.lifecycle != Lifecycle::Ready {
             return;
         }

@@ -37,6 +37,11 @@ impl<K: PartialEq, V> VecMap<K, V> {
         self.0.iter_mut().map(|(k, v)| (&*k, v))
     }
 
+    /// True when there is no pair.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Takes every pair out, in insertion order.
     pub fn take(&mut self) -> Vec<(K, V)> {
         core::mem::take(&mut self.0)

@@ -8,6 +8,7 @@
 mod bridge;
 pub mod frames;
 mod http;
+mod lock;
 mod socket;
 mod storage;
 
@@ -21,6 +22,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::core::vec_map::VecMap;
+use crate::core::state::StoredState;
 use crate::core::{self as widget_core, CallId, ConfigError, Effect, UiAction, Widget};
 use crate::view::View;
 use socket::Socket;
@@ -48,6 +50,10 @@ pub enum Input {
     Wake,
     /// The page is hidden for navigation (`pagehide`).
     Suspend,
+    /// Write the state that is waiting (scheduled after a `Persist`, or the tab is hidden).
+    Save,
+    /// This tab now holds the socket lock of this widget.
+    Leader(String),
 }
 
 struct Driver {
@@ -60,6 +66,11 @@ struct Driver {
     generation: u32,
     timer: Option<i32>,
     timer_fn: Closure<dyn FnMut()>,
+    /// State waiting to be written, and whether a write is scheduled (see `Effect::Persist`).
+    unsaved: Option<Box<StoredState>>,
+    save_scheduled: bool,
+    /// The cross-tab socket lock (`None` where Web Locks are missing).
+    lock: Option<lock::SocketLock>,
     view: Option<View>,
 }
 
@@ -92,8 +103,16 @@ pub fn boot(base: String) {
         generation: 0,
         timer: None,
         timer_fn: Closure::new(|| dispatch(Input::Timer)),
+        unsaved: None,
+        save_scheduled: false,
+        lock: lock::SocketLock::new(),
         view: None,
     };
+    let mut driver = driver;
+    if driver.lock.is_some() {
+        // Tabs elect one socket owner; until this tab holds the lock, it follows.
+        driver.core.handle_role(widget_core::Role::Follower, now());
+    }
     DRIVER.with(|d| *d.borrow_mut() = Some(driver));
 
     let queued = Reflect::get(&window, &"liveChat".into())
@@ -127,9 +146,8 @@ fn listen_to_page(window: &web_sys::Window) {
         let visible = web_sys::window()
             .and_then(|w| w.document())
             .map_or(true, |d| d.visibility_state() == web_sys::VisibilityState::Visible);
-        if visible {
-            dispatch(Input::Wake);
-        }
+        // A hidden tab may be discarded without a pagehide: write what is waiting now.
+        dispatch(if visible { Input::Wake } else { Input::Save });
     })
     .into_js_value()
     .unchecked_into();
@@ -192,8 +210,32 @@ impl Driver {
                 self.core.handle_storage_changed(text.as_deref().and_then(storage::decode), t)
             }
             Input::Ui(action) => self.core.handle_ui(action, t),
-            Input::Wake => self.core.handle_wake(t),
-            Input::Suspend => self.core.handle_suspend(t),
+            Input::Wake => {
+                if let (Some(lock), Some(id)) = (self.lock.as_mut(), self.core.widget_id()) {
+                    lock.claim(id); // back from the back/forward cache: queue for the lock again
+                }
+                self.core.handle_wake(t)
+            }
+            Input::Suspend => {
+                if let Some(lock) = self.lock.as_mut() {
+                    // A held lock keeps the page out of the back/forward cache; another tab
+                    // takes the socket over meanwhile.
+                    lock.release();
+                    self.core.handle_role(widget_core::Role::Follower, t);
+                }
+                self.core.handle_suspend(t);
+                self.run_effects();
+                self.save(); // the page may be gone before a scheduled write runs
+            }
+            Input::Leader(widget_id) => {
+                if self.core.widget_id() == Some(widget_id.as_str()) {
+                    self.core.handle_role(widget_core::Role::Leader, t);
+                }
+            }
+            Input::Save => {
+                self.save_scheduled = false;
+                self.save();
+            }
         }
         self.run_effects();
     }
@@ -203,11 +245,15 @@ impl Driver {
             match effect {
                 Effect::Reply { call, result } => self.reply(call, result),
                 Effect::LoadState { widget_id } => {
+                    self.save();
                     let stored = self.store.load(&widget_id);
                     self.core.handle_stored_state(&widget_id, stored, now());
                 }
-                Effect::Persist(state) => self.store.save(&state),
-                Effect::ClearStorage { widget_id } => self.store.remove(&widget_id),
+                Effect::Persist(state) => self.save_soon(state),
+                Effect::ClearStorage { widget_id } => {
+                    self.unsaved = None; // a write scheduled before would bring the state back
+                    self.store.remove(&widget_id);
+                }
                 Effect::FetchConfig { widget_id } => {
                     let base = self.base.clone();
                     wasm_bindgen_futures::spawn_local(async move {
@@ -220,6 +266,12 @@ impl Driver {
                     let url = ws_url(&self.base, &path);
                     self.socket = None;
                     self.socket = Socket::open(&url, self.generation);
+                }
+                Effect::ClaimSocket { widget_id } => {
+                    if let Some(lock) = self.lock.as_mut() {
+                        lock.release();
+                        lock.claim(&widget_id);
+                    }
                 }
                 Effect::CloseSocket => {
                     self.generation = self.generation.wrapping_add(1);
@@ -235,6 +287,36 @@ impl Driver {
             }
         }
         self.arm_timer();
+    }
+
+    /// Writes the state after the current task rather than inside it, so serializing it
+    /// is not on the path from a frame to the page's callback or to the screen; several
+    /// changes in a burst are written once. Losing a write is safe: the outbox is resent
+    /// with the same ids (stored once) and missed events are replayed after `last_seq`,
+    /// and `pagehide` and a tab being hidden write at once.
+    fn save_soon(&mut self, state: Box<StoredState>) {
+        self.unsaved = Some(state);
+        if self.save_scheduled {
+            return;
+        }
+        let Some(window) = web_sys::window() else { return self.save() };
+        let save = Closure::once_into_js(|| dispatch(Input::Save));
+        self.save_scheduled =
+            window.set_timeout_with_callback_and_timeout_and_arguments_0(save.unchecked_ref(), 0).is_ok();
+        if !self.save_scheduled {
+            self.save();
+        }
+    }
+
+    fn save(&mut self) {
+        if let Some(state) = self.unsaved.take() {
+            self.store.save(&state);
+            if self.store.failed() && self.lock.take().is_some() {
+                // Followers learn everything through storage; without it every tab keeps
+                // its own socket (idempotent sends keep that safe).
+                self.core.handle_role(widget_core::Role::Solo, now());
+            }
+        }
     }
 
     fn reply(&mut self, call: CallId, result: Result<widget_core::Reply, widget_core::ApiError>) {

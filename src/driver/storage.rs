@@ -44,6 +44,11 @@ impl Store {
         }
     }
 
+    /// True once localStorage refused a read or a write in this page.
+    pub fn failed(&self) -> bool {
+        self.warned
+    }
+
     /// Removes every key the SDK owns for a widget.
     pub fn remove(&mut self, widget_id: &str) {
         let key = storage_key(widget_id);

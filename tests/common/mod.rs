@@ -300,6 +300,8 @@ pub struct Harness {
     pub lose_server_frames: bool,
     /// How many times the widget asked to remove its storage.
     pub clears: usize,
+    /// Widgets whose cross-tab socket lock the widget asked for.
+    pub claims: Vec<String>,
     next_call: CallId,
     held_config: Option<String>,
 }
@@ -324,6 +326,7 @@ impl Harness {
             open_times: Vec::new(),
             lose_server_frames: false,
             clears: 0,
+            claims: Vec::new(),
             next_call: 0,
             held_config: None,
         }
@@ -430,6 +433,7 @@ impl Harness {
                     self.widget.handle_socket_closed(self.now);
                 }
             }
+            Effect::ClaimSocket { widget_id } => self.claims.push(widget_id),
             Effect::CloseSocket => {
                 self.socket_open = false;
                 self.server.outbound.clear();
