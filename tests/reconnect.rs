@@ -81,3 +81,38 @@ fn pagehide_closes_the_socket_and_pageshow_reopens_it() {
     assert!(h.widget.connected());
     assert_eq!(h.opens, opens + 1);
 }
+
+#[test]
+fn waking_up_with_an_open_socket_checks_it_at_once() {
+    let mut h = Harness::ready();
+    h.server.silent = true; // died while the tab was hidden: no close event, no pong
+    h.advance(1_000);
+    let pings = |h: &Harness| h.server.received.iter().filter(|f| matches!(f, ClientFrame::Ping { .. })).count();
+    assert_eq!(pings(&h), 0);
+    h.widget.handle_wake(h.now);
+    h.settle();
+    assert_eq!(pings(&h), 1, "a ping goes out on wake, not at the next heartbeat");
+    let opens = h.opens;
+    h.server.silent = false;
+    h.advance(HEARTBEAT_TIMEOUT_MS + BACKOFF_CAP_MS);
+    assert!(h.opens > opens, "the dead socket was replaced within the timeout, not after a full interval");
+    assert!(h.widget.connected());
+}
+
+#[test]
+fn a_heartbeat_timer_that_fires_late_in_a_throttled_tab_still_detects_a_dead_socket() {
+    // Hidden tabs run timers late (Chrome aligns them to 1 min after 5 min hidden). The
+    // deadlines are wall-clock times, so each late wake-up does the work that is due.
+    let mut h = Harness::ready();
+    h.server.silent = true;
+    let opens = h.opens;
+    let mut now = h.now;
+    for _ in 0..3 {
+        now += 60_000; // one throttled wake-up a minute
+        h.now = now;
+        h.widget.handle_timeout(now);
+        h.settle();
+    }
+    assert!(h.server.received.iter().any(|f| matches!(f, ClientFrame::Ping { .. })));
+    assert!(h.opens > opens, "detected on the second throttled wake-up and reconnected");
+}

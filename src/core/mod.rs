@@ -499,8 +499,19 @@ impl Widget {
 
     /// The network came back or the tab became visible: retry a waiting connection now.
     pub fn handle_wake(&mut self, now: Millis) {
-        if matches!(self.link, Link::Waiting { .. }) {
-            self.open_socket(now);
+        match self.link {
+            Link::Waiting { .. } => self.open_socket(now),
+            Link::Open { silent_deadline: None, .. } => {
+                // Back from a hidden (throttled) tab or a network change: the socket may have
+                // died meanwhile without a close event. Check now rather than at the next
+                // heartbeat, which a throttled tab may run a minute late.
+                self.effects.push_back(Effect::SendFrame(ClientFrame::Ping { nonce: now }));
+                self.link = Link::Open {
+                    ping_at: now + HEARTBEAT_INTERVAL_MS,
+                    silent_deadline: Some(now + HEARTBEAT_TIMEOUT_MS),
+                };
+            }
+            _ => {}
         }
         self.settle();
     }

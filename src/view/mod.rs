@@ -112,6 +112,7 @@ impl View {
 
         let notice = el("p", "notice")?;
         notice.set_attribute("role", "status").ok()?;
+        notice.set_attribute("dir", "auto").ok()?; // the offline message is the site's text
         // role=log sits on a wrapper: on the <ol> itself it would replace the list role.
         let log = el("div", "log")?;
         log.set_attribute("role", "log").ok()?;
@@ -529,6 +530,7 @@ impl View {
         let last = t.messages.iter().rev().find_map(|m| m.text.as_deref().or(m.attachment.as_ref().map(|a| a.file_name.as_str())));
         let preview = self.doc.create_element("span").ok()?;
         preview.set_class_name("preview");
+        preview.set_attribute("dir", "auto").ok()?;
         preview.set_text_content(Some(last.unwrap_or(text(lang, Key::NoMessagesYet))));
         let status = self.doc.create_element("span").ok()?;
         status.set_class_name("thread-status");
@@ -664,6 +666,9 @@ impl View {
         li.append_child(&author).ok()?;
         let bubble = self.doc.create_element("p").ok()?;
         bubble.set_class_name("bubble");
+        // Visitors and agents write in their own direction (Arabic in an English widget, an
+        // English URL in an Arabic one): each bubble takes the direction of its text.
+        bubble.set_attribute("dir", "auto").ok()?;
         li.append_child(&bubble).ok()?;
         Some((li, bubble))
     }

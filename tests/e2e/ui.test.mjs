@@ -334,6 +334,13 @@ test('RTL: ar-AE renders right-to-left in Arabic; switching language re-renders 
   await ok(page, 'send', { type: 'DRAFT', message: 'draft kept' });
   const before = await widgetState(page);
   assert.equal(before.dir, 'ltr');
+  // Each bubble takes the direction of its own text: Arabic in an English widget is rtl.
+  await waitFor(async () => (await inShadow(page, (root) => [...root.querySelectorAll('.bubble')].some((b) => b.textContent === 'مرحبا'))), { message: 'Arabic bubble shown' });
+  const bubbleDir = await inShadow(page, (root) => {
+    const b = [...root.querySelectorAll('.bubble')].find((x) => x.textContent === 'مرحبا');
+    return { attr: b.getAttribute('dir'), direction: getComputedStyle(b).direction };
+  });
+  assert.deepEqual(bubbleDir, { attr: 'auto', direction: 'rtl' }, 'an Arabic bubble in an ltr widget is rtl');
   // Mark DOM nodes: an in-place re-render keeps them.
   await inShadow(page, (root) => { root.querySelector('textarea').__mark = 1; root.querySelector('.window').__mark = 1; });
 
