@@ -8,13 +8,27 @@ use web_sys::Response;
 
 use crate::core::ConfigError;
 
-/// Fetches a widget's configuration from the server at `base`.
-pub async fn fetch_config(base: &str, widget_id: &str) -> Result<WidgetConfig, ConfigError> {
+/// Fetches a widget's configuration from the server at `base`; `prefetched` is the
+/// loader's request for it (started in parallel with the wasm), used when it succeeded.
+pub async fn fetch_config(
+    base: &str,
+    widget_id: &str,
+    prefetched: Option<js_sys::Promise>,
+) -> Result<WidgetConfig, ConfigError> {
     let unavailable = |what: &str| ConfigError::Unavailable(what.into());
-    let window = web_sys::window().ok_or_else(|| unavailable("no window"))?;
-    let url = format!("{base}/v1/widgets/{widget_id}/config");
-    let response = JsFuture::from(window.fetch_with_str(&url)).await.map_err(|_| unavailable("network error"))?;
-    let response: Response = response.dyn_into().map_err(|_| unavailable("not a response"))?;
+    let early = match prefetched {
+        Some(p) => JsFuture::from(p).await.ok().and_then(|r| r.dyn_into::<Response>().ok()),
+        None => None,
+    };
+    let response = match early {
+        Some(r) => r,
+        None => {
+            let window = web_sys::window().ok_or_else(|| unavailable("no window"))?;
+            let url = format!("{base}/v1/widgets/{widget_id}/config");
+            let response = JsFuture::from(window.fetch_with_str(&url)).await.map_err(|_| unavailable("network error"))?;
+            response.dyn_into().map_err(|_| unavailable("not a response"))?
+        }
+    };
     match response.status() {
         200 => {}
         404 => return Err(ConfigError::UnknownWidget),

@@ -71,6 +71,8 @@ struct Driver {
     save_scheduled: bool,
     /// The cross-tab socket lock (`None` where Web Locks are missing).
     lock: Option<lock::SocketLock>,
+    /// The loader's configuration request, used by the first `FetchConfig` for its widget.
+    prefetched: Option<(String, js_sys::Promise)>,
     view: Option<View>,
 }
 
@@ -85,9 +87,11 @@ fn now() -> u64 {
 }
 
 /// Starts the widget: defines `window.liveChat` and replays the snippet's queue.
-/// `base` is the server origin the widget script was loaded from.
+/// `base` is the server origin the widget script was loaded from; `config` is the loader's
+/// request for `widget_id`'s configuration (a `Promise<Response>`), started while the
+/// wasm downloaded.
 #[wasm_bindgen]
-pub fn boot(base: String) {
+pub fn boot(base: String, widget_id: Option<String>, config: JsValue) {
     let Some(window) = web_sys::window() else { return };
     let started = DRIVER.with(|d| d.borrow().is_some());
     if started {
@@ -106,6 +110,7 @@ pub fn boot(base: String) {
         unsaved: None,
         save_scheduled: false,
         lock: lock::SocketLock::new(),
+        prefetched: widget_id.zip(config.dyn_into::<js_sys::Promise>().ok()),
         view: None,
     };
     let mut driver = driver;
@@ -256,8 +261,9 @@ impl Driver {
                 }
                 Effect::FetchConfig { widget_id } => {
                     let base = self.base.clone();
+                    let prefetched = self.prefetched.take().filter(|(id, _)| *id == widget_id).map(|(_, p)| p);
                     wasm_bindgen_futures::spawn_local(async move {
-                        let result = http::fetch_config(&base, &widget_id).await;
+                        let result = http::fetch_config(&base, &widget_id, prefetched).await;
                         dispatch(Input::Config(widget_id, result));
                     });
                 }

@@ -1,12 +1,15 @@
-// The widget's entry script (loaded by the snippet as a module). It loads the wasm,
+// The widget's entry script (loaded by the snippet as a module). It starts the wasm
+// download and the widget configuration request at once, in parallel with the JS glue,
 // then `boot` installs the real `liveChat` and replays the snippet's queue.
-import init, { boot } from './livechat_widget.js';
-
 const stub = window.liveChat;
 if (!(stub && stub.loaded)) {
   const base = new URL('./', import.meta.url);
-  init({ module_or_path: new URL('livechat_widget_bg.wasm', base) })
-    .then(() => boot(base.origin))
+  const wasm = fetch(new URL('livechat_widget_bg.wasm', base));
+  // The queued `init` names the widget: its configuration can load while the wasm compiles.
+  const first = ((stub && stub.q) || []).find((a) => a[0] === 'init' && typeof a[1] === 'string');
+  const config = first ? fetch(`${base.origin}/v1/widgets/${first[1]}/config`).catch(() => null) : null;
+  import('./livechat_widget.js')
+    .then((glue) => glue.default({ module_or_path: wasm }).then(() => glue.boot(base.origin, first ? first[1] : undefined, config)))
     .catch((err) => {
       const text = String(err && err.message || err);
       const csp = /unsafe-eval|Content Security Policy|CSP|wasm-eval/i.test(text);
