@@ -147,3 +147,32 @@ fn visibility_commands_follow_the_spec() {
     assert_eq!(ui(h.call_ok("hide_launcher", None)), (false, false), "hide_launcher collapses too");
     assert_eq!(ui(h.call_ok("show_launcher", None)), (false, true), "show_launcher does not expand");
 }
+
+#[test]
+fn an_expired_customer_session_keeps_sends_waiting_until_a_fresh_auth() {
+    use livechat_widget::core::{Delivery, WidgetEvent};
+    let mut h = Harness::ready();
+    h.call_ok("auth", Some(json!("eyJh.eyJz.c2ln")));
+    h.call_ok("send", Some(json!({"type": "BASIC", "message": "before expiry"})));
+    // The JWT behind the session expired: the server refuses sends until a new `auth`.
+    h.server.reauth = true;
+    let call = h.call("send", Some(json!({"type": "BASIC", "message": "waits for the new token"})));
+    let again = h.call("send", Some(json!({"type": "BASIC", "message": "and this one"})));
+    let asked = h.events.iter().filter(|e| **e == WidgetEvent::ReauthRequired).count();
+    assert_eq!(asked, 1, "the page is told once: {:?}", h.events);
+    assert!(h.reply(call).is_none() && h.reply(again).is_none(), "no error: the messages wait");
+    assert_eq!(h.widget.outbox().len(), 2);
+    assert!(h.widget.outbox().iter().all(|o| o.status == Delivery::Sending), "shown as sending, not failed");
+    assert!(h.widget.customer().is_some(), "still the customer; history kept");
+    assert_eq!(h.texts().len(), 1);
+    // A reconnect meanwhile does not spend them against the server again and again.
+    h.drop_connection();
+    h.advance(30_000);
+    assert_eq!(h.widget.outbox().len(), 2);
+
+    h.call_ok("auth", Some(json!("eyJh.eyJz.c2ln")));
+    assert!(matches!(h.reply(call), Some(Ok(Reply::Sent(_)))), "delivered after the fresh auth");
+    assert!(matches!(h.reply(again), Some(Ok(Reply::Sent(_)))));
+    assert_eq!(h.texts(), vec!["before expiry", "waits for the new token", "and this one"]);
+    assert_eq!(h.replies.iter().filter(|(c, _)| *c == call).count(), 1, "exactly one callback");
+}

@@ -88,6 +88,9 @@ pub struct Widget {
     halted: bool,
     /// When to resend the outbox after a rate limit.
     resend_at: Option<Millis>,
+    /// The server wants a fresh JWT for this customer: sends wait (still "sending") until
+    /// `auth` succeeds; the page got `livechat:reauth_required` once.
+    reauth_pending: bool,
     /// Outbox ids already sent on the current socket.
     in_flight: Vec<String>,
     /// Calls waiting for `ready`.
@@ -123,6 +126,7 @@ impl Widget {
             backoff: Backoff::default(),
             halted: false,
             resend_at: None,
+            reauth_pending: false,
             in_flight: Vec::new(),
             init_calls: Vec::new(),
             queued_calls: VecDeque::new(),
@@ -447,6 +451,9 @@ impl Widget {
                 self.requests.remove(&req);
                 self.state.customer = Some(customer.clone());
                 self.state.session = Some(session);
+                if core::mem::take(&mut self.reauth_pending) {
+                    self.flush_outbox(); // what waited for the fresh token goes out now
+                }
                 self.answer(&req, Ok(Reply::Auth(AuthResult { customer })));
                 self.render = true;
             }
@@ -944,7 +951,7 @@ impl Widget {
 
     /// Sends every outbox item still marked sending, in order (only when welcomed).
     fn flush_outbox(&mut self) {
-        if !self.connected() || self.resend_at.is_some() || self.role == Role::Follower {
+        if !self.connected() || self.resend_at.is_some() || self.reauth_pending || self.role == Role::Follower {
             return;
         }
         for item in &self.state.outbox {
@@ -1056,6 +1063,12 @@ impl Widget {
             self.answer(&req, Err(ApiError::rejected(code, message)));
             return;
         }
+        if code == error_code::REAUTH_REQUIRED && self.state.outbox.iter().any(|o| o.id == req) {
+            // Not a refusal of the content: it waits for a fresh JWT and goes out after `auth`.
+            self.in_flight.retain(|id| *id != req);
+            self.need_reauth();
+            return;
+        }
         if let Some(item) = self.state.outbox.iter_mut().find(|o| o.id == req) {
             item.status = Delivery::Failed { code: code.to_string(), message: message.to_string() };
             self.render = true;
@@ -1070,9 +1083,10 @@ impl Widget {
                 self.state.last_seq = 0;
             }
             error_code::REAUTH_REQUIRED => {
-                self.state.customer = None;
-                self.effects.push_back(Effect::Emit(WidgetEvent::ReauthRequired));
-                self.render = true;
+                // The customer's JWT expired: keep the session, history and outbox; sends
+                // wait until the page calls `auth` with a fresh token.
+                self.in_flight.clear();
+                self.need_reauth();
             }
             error_code::UNKNOWN_WIDGET | error_code::ORIGIN_NOT_ALLOWED | error_code::BAD_HELLO => {
                 self.halted = true;
@@ -1083,6 +1097,14 @@ impl Widget {
             _ => {
                 let _ = now;
             }
+        }
+    }
+
+    fn need_reauth(&mut self) {
+        if !self.reauth_pending {
+            self.reauth_pending = true;
+            self.effects.push_back(Effect::Emit(WidgetEvent::ReauthRequired));
+            self.render = true;
         }
     }
 
@@ -1098,6 +1120,7 @@ impl Widget {
         self.conversations = Conversations::default();
         self.switch_allowed = true;
         self.resend_at = None;
+        self.reauth_pending = false;
         if clear_storage {
             self.effects.push_back(Effect::ClearStorage { widget_id });
         }
@@ -1120,6 +1143,7 @@ impl Widget {
         }
         self.link = Link::Idle;
         self.halted = false;
+        self.reauth_pending = false;
         self.lifecycle = Lifecycle::Uninitialized;
         self.render = true;
     }

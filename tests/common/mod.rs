@@ -89,6 +89,8 @@ pub struct FakeServer {
     pub multi_thread: bool,
     /// Reply to `send` with this error code instead of storing.
     pub refuse_sends: Option<&'static str>,
+    /// The customer's JWT expired: sends get `reauth_required` until the next `auth`.
+    pub reauth: bool,
     /// Never answer pings (half-open socket).
     pub silent: bool,
 }
@@ -174,6 +176,10 @@ impl FakeServer {
                     self.outbound.push_back(answer);
                     return;
                 }
+                if self.reauth {
+                    self.outbound.push_back(error(req, error_code::REAUTH_REQUIRED));
+                    return;
+                }
                 if let Some(code) = self.refuse_sends {
                     self.outbound.push_back(error(req, code));
                     return;
@@ -248,6 +254,7 @@ impl FakeServer {
                     return;
                 }
                 let customer = Customer { subject: "ana@example.com".into(), subject_type: "email".into() };
+                self.reauth = false;
                 self.customer = Some(customer.clone());
                 self.session = Some(self.id("sess-"));
                 self.outbound.push_back(ServerFrame::AuthOk { req, customer, session: self.session.clone().unwrap() });
