@@ -37,11 +37,25 @@ document.getElementById('configurator').addEventListener('submit', (e) => {
   call('send_contextual_data', { metadata, multiThreadStrategy: 'ACTIVE' });
 });
 
-document.getElementById('auth').addEventListener('click', async () => {
+let signedInAs = null;
+async function signIn(email) {
   // The demo server mints a JWT (demo only); a real site signs it on its own backend.
   const res = await fetch('/demo/jwt', { method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ widget_id: WIDGET_ID, sub: document.getElementById('email').value, stp: 'email' }) });
+    body: JSON.stringify({ widget_id: WIDGET_ID, sub: email, stp: 'email' }) });
   if (!res.ok) return report('auth')({ code: 'demo_jwt', message: `HTTP ${res.status}` });
   const { jwt } = await res.json();
-  call('auth', jwt);
+  window.liveChat('auth', jwt, (error, result) => {
+    if (!error) signedInAs = email;
+    report('auth')(error, result);
+  });
+}
+document.getElementById('auth').addEventListener('click', () => signIn(document.getElementById('email').value));
+// The session lives as long as its JWT (5 minutes for the demo's tokens): when the server
+// asks for a fresh one, sign in again; messages typed meanwhile wait and then go out.
+window.addEventListener('livechat:reauth_required', () => {
+  report('livechat:reauth_required')(null, { signedInAs });
+  if (signedInAs) signIn(signedInAs);
 });
+for (const cmd of ['logout', 'clear']) {
+  document.querySelector(`[data-cmd="${cmd}"]`).addEventListener('click', () => { signedInAs = null; });
+}
