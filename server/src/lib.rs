@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use crate::config::{Config, WidgetSettings};
 use crate::hub::Hub;
 use crate::store::sqlite::SqliteStore;
-use crate::store::{Effects, Store, StoreError, StoreResult};
+use crate::store::{Done, Effects, Store, StoreError, StoreResult};
 
 /// Shared server state.
 pub struct App {
@@ -60,6 +60,23 @@ impl App {
             Ok(r) => r,
             Err(e) => Err(StoreError::Internal(format!("task failed: {e}"))),
         }
+    }
+
+    /// Awaits a mutation handed to one of the store's `submit_*` methods. No thread waits:
+    /// the store's group-commit writer completes it after the commit that made it durable.
+    pub async fn submitted<T: Send + 'static>(
+        &self,
+        submit: impl FnOnce(&dyn Store, Done<T>),
+    ) -> StoreResult<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        submit(
+            &*self.store,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        rx.await
+            .unwrap_or_else(|_| Err(StoreError::Internal("store dropped the request".into())))
     }
 
     /// Runs a mutation (its effects are published by the store after commit). Blocking.

@@ -505,43 +505,8 @@ impl Conn {
             .as_ref()
             .map(|p| p.id.clone())
             .unwrap_or_default();
-        let r = req.clone();
         let result = self
-            .app
-            .blocking(move |app| {
-                let w = &app.config.widgets[widx];
-                let new_thread = new_thread && thread_id.is_none() && w.multi_thread;
-                let body_hash = sha256_hex(
-                    &serde_json::to_vec(&(&thread_id, new_thread, &body)).unwrap_or_default(),
-                );
-                let content = match validate::prepare_body(
-                    body,
-                    w,
-                    &app.config.limits,
-                    &app.attachments_dir(),
-                ) {
-                    Ok(c) => c,
-                    Err(rej) => return Ok(Err(rej)),
-                };
-                let file = content.attachment.as_ref().and_then(|a| a.file.clone());
-                let sreq = SendRequest {
-                    widget_id: w.id.clone(),
-                    principal_id,
-                    req: r,
-                    body_hash,
-                    thread_id,
-                    new_thread,
-                    content,
-                    now: now_ms(),
-                };
-                let outcome = app.store.send_message(sreq);
-                if !matches!(outcome, Ok(SendOutcome::Stored { .. })) {
-                    if let Some(f) = file {
-                        let _ = std::fs::remove_file(app.attachments_dir().join(f));
-                    }
-                }
-                Ok(Ok(outcome?))
-            })
+            .store_send(req.clone(), principal_id, widx, thread_id, new_thread, body)
             .await;
         let (frame, stored) = match result {
             Ok(Ok(SendOutcome::Stored { message, .. })) => {
@@ -569,6 +534,42 @@ impl Conn {
             });
         }
         self.reply(socket, &frame).await
+    }
+
+    /// Validates a `send` and queues it for the store; resolves once it is durable. Only a
+    /// body with an attachment (decoded and written to disk) needs a blocking thread.
+    async fn store_send(
+        &self,
+        req: String,
+        principal_id: String,
+        widx: usize,
+        thread_id: Option<String>,
+        new_thread: bool,
+        body: OutgoingBody,
+    ) -> Result<Result<SendOutcome, validate::Reject>, StoreError> {
+        let has_attachment = matches!(&body, OutgoingBody::Basic { attachment: Some(_), .. });
+        let prepare = move |app: &App| {
+            prepare_send(app, req, principal_id, widx, thread_id, new_thread, body)
+        };
+        let sreq = if has_attachment {
+            match self.app.blocking(move |app| Ok(prepare(app))).await? {
+                Ok(s) => s,
+                Err(rej) => return Ok(Err(rej)),
+            }
+        } else {
+            match prepare(&self.app) {
+                Ok(s) => s,
+                Err(rej) => return Ok(Err(rej)),
+            }
+        };
+        let file = sreq.content.attachment.as_ref().and_then(|a| a.file.clone());
+        let outcome = self.app.submitted(|s, done| s.submit_send(sreq, done)).await;
+        if let (Some(f), false) = (file, matches!(outcome, Ok(SendOutcome::Stored { .. }))) {
+            // Not stored (duplicate or error): the decoded file is an orphan.
+            let path = self.app.attachments_dir().join(f);
+            let _ = self.app.blocking(move |_| Ok(std::fs::remove_file(path))).await;
+        }
+        outcome.map(Ok)
     }
 
     async fn contextual(
@@ -603,13 +604,9 @@ impl Conn {
         };
         let result = self
             .app
-            .blocking(move |app| {
-                app.commit(|s| {
-                    let (res, fx, _dup) = s.contextual_data(creq)?;
-                    Ok((res, fx))
-                })
-            })
-            .await;
+            .submitted(|s, done| s.submit_contextual_data(creq, done))
+            .await
+            .map(|(res, _fx, _dup)| res);
         let frame = match result {
             Ok(r) => ServerFrame::ContextAck {
                 req,
@@ -746,4 +743,32 @@ impl Conn {
             Err(e) => self.reply(socket, &store_error(&req, e)).await,
         }
     }
+}
+
+/// Builds the stored form of a `send`: the idempotency hash over what the visitor sent,
+/// validated content (an inline attachment is decoded and written here).
+fn prepare_send(
+    app: &App,
+    req: String,
+    principal_id: String,
+    widx: usize,
+    thread_id: Option<String>,
+    new_thread: bool,
+    body: OutgoingBody,
+) -> Result<SendRequest, validate::Reject> {
+    let w = &app.config.widgets[widx];
+    let new_thread = new_thread && thread_id.is_none() && w.multi_thread;
+    let body_hash =
+        sha256_hex(&serde_json::to_vec(&(&thread_id, new_thread, &body)).unwrap_or_default());
+    let content = validate::prepare_body(body, w, &app.config.limits, &app.attachments_dir())?;
+    Ok(SendRequest {
+        widget_id: w.id.clone(),
+        principal_id,
+        req,
+        body_hash,
+        thread_id,
+        new_thread,
+        content,
+        now: now_ms(),
+    })
 }

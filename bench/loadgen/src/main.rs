@@ -8,10 +8,15 @@
 //! 2. Durable messages/s: `--senders` of those sockets send BASIC messages back to back
 //!    (`--window` in flight each) for `--seconds`; every `ack` means the server committed
 //!    the message. Reports messages/s and ack latency p50/p99.
+//! 3. Fan-out to agents (unless `--agent-token none`): an agent event stream
+//!    (`/v1/agent/events`, docs/agent-api.md) is open during phase 2; the time from each
+//!    `send` to the stream's `message` event with that client id gives p50/p95/p99. Then
+//!    `--replies` agent replies (HTTP POST, one at a time) to the senders' conversations,
+//!    timed from the request to the widget socket receiving the `message` event.
 //!
 //! Usage: livechat-loadgen --url ws://127.0.0.1:PORT/v1/ws --widget ID [--pid SERVER_PID]
 //!        [--conns 10000] [--sources 8] [--senders 100] [--window 1] [--seconds 10]
-//!        [--time-limit 300]
+//!        [--time-limit 300] [--agent-token bench-agent-token-0123456789] [--replies 200]
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
@@ -36,6 +41,9 @@ struct Args {
     seconds: u64,
     time_limit: u64,
     connect_parallel: usize,
+    /// Agent token for the event stream and replies; `None` skips phase 3.
+    agent_token: Option<String>,
+    replies: usize,
 }
 
 fn parse_args() -> Args {
@@ -50,6 +58,8 @@ fn parse_args() -> Args {
         seconds: 10,
         time_limit: 300,
         connect_parallel: 256,
+        agent_token: Some("bench-agent-token-0123456789".into()),
+        replies: 200,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -67,6 +77,8 @@ fn parse_args() -> Args {
             "--seconds" => a.seconds = num(),
             "--time-limit" => a.time_limit = num(),
             "--connect-parallel" => a.connect_parallel = num().max(1) as usize,
+            "--agent-token" => a.agent_token = Some(val.clone()).filter(|t| t != "none"),
+            "--replies" => a.replies = num() as usize,
             other => panic!("unknown option {other}"),
         }
         i += 2;
@@ -117,6 +129,104 @@ async fn connect(url: &str, server: SocketAddr, source: Ipv4Addr, widget: &str) 
     }
 }
 
+/// Send times of messages the agent stream has not reported yet, and of agent replies the
+/// widget socket has not received yet, keyed by client id / reply text. Empty maps cost
+/// nothing when phase 3 is off.
+#[derive(Default)]
+struct Probe {
+    /// Whether senders record their send times (an agent stream is open).
+    on: std::sync::atomic::AtomicBool,
+    sent: std::sync::Mutex<HashMap<String, Instant>>,
+    replies: std::sync::Mutex<HashMap<String, Instant>>,
+    reply_lat: std::sync::Mutex<Vec<f64>>,
+}
+
+impl Probe {
+    fn record_send(&self, req: &str, at: Instant) {
+        if self.on.load(Ordering::Relaxed) {
+            self.sent.lock().unwrap().insert(req.to_string(), at);
+        }
+    }
+
+    /// A widget frame: when it is the `message` event of an agent reply we are timing.
+    fn widget_frame(&self, text: &str) {
+        if !text.contains(REPLY_MARK) {
+            return;
+        }
+        let v: serde_json::Value = serde_json::from_str(text).unwrap_or_default();
+        if let Some(t) = v["event"]["message"]["text"].as_str() {
+            if let Some(t0) = self.replies.lock().unwrap().remove(t) {
+                self.reply_lat.lock().unwrap().push(t0.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+}
+
+/// Prefix of agent reply texts, so widget sockets only parse frames that may be replies.
+const REPLY_MARK: &str = "lg-reply-";
+
+/// Reads the agent event stream until `stop`; returns send → stream latencies (ms) and
+/// whether the stream ended early.
+async fn agent_stream(mut ws: Ws, probe: Arc<Probe>, mut stop: tokio::sync::oneshot::Receiver<()>) -> (Vec<f64>, bool) {
+    let mut lat = Vec::new();
+    loop {
+        tokio::select! {
+            _ = &mut stop => return (lat, false),
+            frame = ws.next() => match frame {
+                Some(Ok(Message::Text(t))) => {
+                    let at = Instant::now();
+                    let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap_or_default();
+                    if v["type"] == "message" && v["message"]["author"] == "visitor" {
+                        if let Some(c) = v["message"]["client_id"].as_str() {
+                            if let Some(t0) = probe.sent.lock().unwrap().remove(c) {
+                                lat.push(at.duration_since(t0).as_secs_f64() * 1000.0);
+                            }
+                        }
+                    }
+                }
+                Some(Ok(Message::Close(f))) => {
+                    eprintln!("agent stream closed by the server: {f:?}");
+                    return (lat, true);
+                }
+                Some(Ok(_)) => {}
+                _ => return (lat, true),
+            },
+        }
+    }
+}
+
+/// Opens the agent event stream and waits for its `ready` frame.
+async fn connect_agent(server: SocketAddr, token: &str) -> Result<Ws, String> {
+    let stream = tokio::net::TcpStream::connect(server).await.map_err(|e| format!("connect: {e}"))?;
+    stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+    let url = format!("ws://{server}/v1/agent/events?token={token}");
+    let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await.map_err(|e| format!("agent handshake: {e}"))?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if t.as_str().contains("\"ready\"") => return Ok(ws),
+            Some(Ok(_)) => {}
+            other => return Err(format!("agent stream before ready: {other:?}")),
+        }
+    }
+}
+
+/// One agent reply over HTTP/1.1 (`Connection: close`); true on `201`.
+async fn post_reply(server: SocketAddr, token: &str, thread: &str, text: &str) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = serde_json::json!({ "text": text }).to_string();
+    let req = format!(
+        "POST /v1/conversations/{thread}/messages HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = tokio::net::TcpStream::connect(server).await.map_err(|e| format!("connect: {e}"))?;
+    s.write_all(req.as_bytes()).await.map_err(|e| format!("write: {e}"))?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).await.map_err(|e| format!("read: {e}"))?;
+    let head = String::from_utf8_lossy(&resp[..resp.len().min(64)]).to_string();
+    if head.starts_with("HTTP/1.1 201") { Ok(()) } else { Err(format!("reply refused: {head}")) }
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -128,14 +238,17 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 /// What a held socket is told to do.
 enum Cmd {
     /// Send `n` messages back to back, `window` in flight, until `deadline`; report latencies.
-    Send { deadline: Instant, window: usize, tx: mpsc::UnboundedSender<Vec<f64>> },
+    /// Also reports the socket's conversation (from its acks) for agent replies.
+    Send { deadline: Instant, window: usize, tx: mpsc::UnboundedSender<(Vec<f64>, Option<String>)> },
 }
 
-async fn hold(mut ws: Ws, id: usize, mut cmds: mpsc::UnboundedReceiver<Cmd>, open: Arc<AtomicUsize>) {
+async fn hold(mut ws: Ws, id: usize, mut cmds: mpsc::UnboundedReceiver<Cmd>, open: Arc<AtomicUsize>, probe: Arc<Probe>) {
     let mut seq: u64 = 0;
+    let mut thread: Option<String> = None;
     loop {
         tokio::select! {
             frame = ws.next() => match frame {
+                Some(Ok(Message::Text(t))) => probe.widget_frame(t.as_str()),
                 Some(Ok(_)) => {}
                 _ => break,
             },
@@ -149,16 +262,23 @@ async fn hold(mut ws: Ws, id: usize, mut cmds: mpsc::UnboundedReceiver<Cmd>, ope
                             seq += 1;
                             let req = format!("lg-{id}-{seq}");
                             let f = serde_json::json!({"type": "send", "req": req, "body": {"kind": "BASIC", "text": format!("load message {seq}")}}).to_string();
-                            inflight.insert(req, Instant::now());
+                            let now = Instant::now();
+                            probe.record_send(&req, now);
+                            inflight.insert(req, now);
                             if ws.send(Message::text(f)).await.is_err() { failed = true; break; }
                         }
                         match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
                             Ok(Some(Ok(Message::Text(t)))) => {
                                 let v: serde_json::Value = serde_json::from_str(t.as_str()).unwrap_or_default();
                                 if v["type"] == "ack" {
+                                    if let Some(t) = v["message"]["thread_id"].as_str() {
+                                        thread.get_or_insert_with(|| t.to_string());
+                                    }
                                     if let Some(t0) = v["req"].as_str().and_then(|r| inflight.remove(r)) {
                                         lat.push(t0.elapsed().as_secs_f64() * 1000.0);
                                     }
+                                } else if v["type"] == "event" {
+                                    probe.widget_frame(t.as_str());
                                 } else if v["type"] == "error" {
                                     eprintln!("error frame: {t}");
                                     failed = true;
@@ -168,7 +288,7 @@ async fn hold(mut ws: Ws, id: usize, mut cmds: mpsc::UnboundedReceiver<Cmd>, ope
                             _ => failed = true,
                         }
                     }
-                    let _ = tx.send(lat);
+                    let _ = tx.send((lat, thread.clone()));
                     if failed { break; }
                 }
                 None => break,
@@ -188,6 +308,7 @@ async fn main() {
 
     // ---- 1. idle sockets ----
     let open = Arc::new(AtomicUsize::new(0));
+    let probe = Arc::new(Probe::default());
     let failures = Arc::new(AtomicU64::new(0));
     let first_error: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
     let sem = Arc::new(Semaphore::new(a.connect_parallel));
@@ -202,6 +323,7 @@ async fn main() {
         let (url, widget) = (a.url.clone(), a.widget.clone());
         let source = Ipv4Addr::new(127, 0, 0, 2 + (i % a.sources as usize) as u8);
         let (open2, failures2, first_error, ctl_tx) = (open.clone(), failures.clone(), first_error.clone(), ctl_tx.clone());
+        let probe = probe.clone();
         joins.push(tokio::spawn(async move {
             let r = tokio::time::timeout(Duration::from_secs(20), connect(&url, server, source, &widget)).await;
             drop(permit);
@@ -210,7 +332,7 @@ async fn main() {
                     open2.fetch_add(1, Ordering::Relaxed);
                     let (tx, rx) = mpsc::unbounded_channel();
                     let _ = ctl_tx.send(tx);
-                    hold(ws, i, rx, open2).await;
+                    hold(ws, i, rx, open2, probe).await;
                 }
                 Ok(Err(e)) => {
                     failures2.fetch_add(1, Ordering::Relaxed);
@@ -263,6 +385,22 @@ async fn main() {
     let secs = Duration::from_secs(a.seconds).min(remaining.saturating_sub(Duration::from_secs(15)));
     let mut lat: Vec<f64> = Vec::new();
     let mut rate = 0.0;
+    let mut threads: Vec<String> = Vec::new();
+    // ---- 3a. agent stream open during phase 2 ----
+    let mut agent = None;
+    if let (Some(token), true) = (a.agent_token.clone(), senders > 0) {
+        match connect_agent(server, &token).await {
+            Ok(ws) => {
+                // The first agent turns the widget online: the server stores an availability
+                // event per connected visitor. Let that settle before measuring.
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                probe.on.store(true, Ordering::Relaxed);
+                let (stop_tx, stop_rx) = tokio::sync::oneshot::channel();
+                agent = Some((stop_tx, tokio::spawn(agent_stream(ws, probe.clone(), stop_rx))));
+            }
+            Err(e) => eprintln!("no agent stream: {e}"),
+        }
+    }
     if senders > 0 && !secs.is_zero() {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let t0 = Instant::now();
@@ -276,8 +414,9 @@ async fn main() {
         let mut got = 0;
         while got < senders {
             match tokio::time::timeout(Duration::from_secs(30), rx.recv()).await {
-                Ok(Some(l)) => {
+                Ok(Some((l, thread))) => {
                     lat.extend(l);
+                    threads.extend(thread);
                     got += 1;
                 }
                 _ => break,
@@ -293,6 +432,48 @@ async fn main() {
         println!("{:<40} {:>14.2}", "ack latency p50, ms", pct(&lat, 50.0));
         println!("{:<40} {:>14.2}", "ack latency p99, ms", pct(&lat, 99.0));
         println!("{:<40} {:>14.2}", "ack latency max, ms", lat.last().copied().unwrap_or(f64::NAN));
+    }
+    // ---- 3. fan-out latency ----
+    if let Some((stop, task)) = agent {
+        // Let the stream catch up with the last acks.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = stop.send(());
+        let (mut fan, ended) = task.await.unwrap_or_default();
+        let missed = probe.sent.lock().unwrap().len();
+        fan.sort_by(|x, y| x.partial_cmp(y).unwrap());
+        println!("\nFan-out to the agent stream (send → agent `message` event)\n");
+        println!("{:<40} {:>14}", "metric", "value");
+        println!("{:<40} {:>14}", "messages seen by the agent", fan.len());
+        println!("{:<40} {:>14}", "sent but not seen", missed);
+        if ended {
+            println!("{:<40} {:>14}", "agent stream ended early", "yes");
+        }
+        for p in [50.0, 95.0, 99.0] {
+            println!("{:<40} {:>14.2}", format!("send → agent p{p}, ms"), pct(&fan, p));
+        }
+        if let (Some(token), true) = (a.agent_token.as_deref(), a.replies > 0 && !threads.is_empty()) {
+            let mut failed = 0;
+            for k in 0..a.replies {
+                let text = format!("{REPLY_MARK}{k}");
+                probe.replies.lock().unwrap().insert(text.clone(), Instant::now());
+                if let Err(e) = post_reply(server, token, &threads[k % threads.len()], &text).await {
+                    failed += 1;
+                    if failed == 1 {
+                        eprintln!("{e}");
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let mut rl = probe.reply_lat.lock().unwrap().clone();
+            rl.sort_by(|x, y| x.partial_cmp(y).unwrap());
+            println!("\nAgent reply → widget socket ({} replies one at a time, HTTP POST with a new connection each)\n", a.replies);
+            println!("{:<40} {:>14}", "metric", "value");
+            println!("{:<40} {:>14}", "received by the widget", rl.len());
+            println!("{:<40} {:>14}", "POST failed", failed);
+            for p in [50.0, 95.0, 99.0] {
+                println!("{:<40} {:>14.2}", format!("reply → widget p{p}, ms"), pct(&rl, p));
+            }
+        }
     }
     println!(
         "\nfor docs/performance.md:\n| {} attempted | {} held | {} KiB RSS/socket | {:.0} durable msg/s ({} senders × {}) | ack p50 {:.2} / p99 {:.2} ms |",

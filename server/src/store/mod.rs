@@ -6,12 +6,19 @@
 //! already stored with their sequence numbers, and agent-stream events) are handed to the
 //! [`Publisher`] after commit, in commit order, so sockets see each principal's events in
 //! sequence order; the methods also return a copy for the caller's information.
-//! The methods are blocking; the server calls them from blocking threads.
+//! The methods are blocking; the server calls them from blocking threads, except the
+//! `submit_*` methods, which take a completion callback (the SQLite store queues them to its
+//! group-commit writer and returns at once).
 
 pub mod sqlite;
+mod writer;
 
 /// Receives the effects of every committed mutation, in commit order.
 pub type Publisher = std::sync::Arc<dyn Fn(&Effects) + Send + Sync>;
+
+/// Completion of a submitted mutation: called exactly once, after the change is durable
+/// (or with the error that stopped it). It may run on a storage thread: keep it short.
+pub type Done<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
 
 use std::collections::BTreeMap;
 
@@ -400,6 +407,21 @@ pub trait Store: Send + Sync + 'static {
     fn send_message(&self, req: SendRequest) -> StoreResult<SendOutcome>;
     /// Stores contextual data (idempotent by `req`). Returns the result, effects, and whether it was a duplicate.
     fn contextual_data(&self, req: ContextRequest) -> StoreResult<(ContextResult, Effects, bool)>;
+    /// [`send_message`](Store::send_message) without blocking the caller: `done` gets the
+    /// outcome once the message is durable. Lets the websocket path await a queued write
+    /// instead of parking a thread per message. The default runs the blocking call inline
+    /// (backends without a write queue), so only call it where blocking is acceptable.
+    fn submit_send(&self, req: SendRequest, done: Done<SendOutcome>) {
+        done(self.send_message(req))
+    }
+    /// [`contextual_data`](Store::contextual_data) without blocking; see [`Store::submit_send`].
+    fn submit_contextual_data(
+        &self,
+        req: ContextRequest,
+        done: Done<(ContextResult, Effects, bool)>,
+    ) {
+        done(self.contextual_data(req))
+    }
     /// Stores an agent reply in an open thread.
     fn agent_reply(
         &self,

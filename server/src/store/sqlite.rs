@@ -2,10 +2,8 @@
 //! `synchronous = FULL`, schema migrations by `PRAGMA user_version` at open.
 
 use std::collections::BTreeMap;
-use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, OnceLock};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
 
 use livechat_protocol::{
     Attachment, Author, Customer, Event, Json, Message, MultiThreadStrategy, Seq, Thread,
@@ -13,6 +11,7 @@ use livechat_protocol::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use super::writer::{self, Job};
 use super::*;
 use crate::util::random_id;
 
@@ -54,26 +53,18 @@ CREATE TABLE used_jtis(
   widget_id TEXT NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL, PRIMARY KEY(widget_id, jti)) WITHOUT ROWID;
 "#];
 
-struct WriterState {
-    conn: Connection,
-    tx_open: bool,
-    batch: u64,
-    pending: Vec<Effects>,
-    outcomes: VecDeque<(u64, bool)>,
-}
-
 /// The SQLite store.
 ///
-/// Writes use group commit: every mutation runs in its own savepoint inside the writer's open
-/// transaction; the last of the concurrently waiting writers commits the batch (one fsync),
-/// publishes the batch's effects in order, and wakes the others. Nobody returns before the
-/// transaction holding their change has committed.
+/// Writes use group commit (see [`writer`](super::writer)): a dedicated thread owns the write
+/// connection and applies every mutation queued meanwhile in one transaction, one savepoint
+/// per mutation, with one commit (one fsync). Callers are answered only after that commit.
+/// Reads use their own connection and see committed data only (WAL).
 pub struct SqliteStore {
-    writer: Mutex<WriterState>,
-    committed: Condvar,
-    in_flight: AtomicUsize,
+    /// Queue of the writer thread; `None` once the store is being dropped.
+    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     reader: Mutex<Connection>,
-    publisher: OnceLock<Publisher>,
+    publisher: Arc<OnceLock<Publisher>>,
 }
 
 fn internal<E: std::fmt::Display>(e: E) -> StoreError {
@@ -124,6 +115,9 @@ fn parse_author(s: &str) -> Author {
     }
 }
 
+/// Page cache bound of each connection, KiB.
+const CACHE_KIB: i64 = 64 * 1024;
+
 fn open_conn(path: &Path) -> Result<Connection, String> {
     let c = Connection::open(path).map_err(|e| format!("open {}: {e}", path.display()))?;
     c.busy_timeout(std::time::Duration::from_secs(10))
@@ -134,6 +128,17 @@ fn open_conn(path: &Path) -> Result<Connection, String> {
         .map_err(|e| e.to_string())?;
     c.pragma_update(None, "foreign_keys", "ON")
         .map_err(|e| e.to_string())?;
+    // Savepoints (one per mutation in a group-commit batch) keep their undo pages in the
+    // statement journal: in memory, not in a temp file written for every mutation.
+    c.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(|e| e.to_string())?;
+    // Inserts land on random pages of several indexes (random ids, per-principal keys):
+    // with the 2 MiB default cache most of them were re-read from the WAL by `pread`.
+    // This is an upper bound (pages are allocated on use), per connection.
+    c.pragma_update(None, "cache_size", -CACHE_KIB)
+        .map_err(|e| e.to_string())?;
+    // The hot write path prepares ~12 distinct statements; keep them all cached.
+    c.set_prepared_statement_cache_capacity(64);
     Ok(c)
 }
 
@@ -158,107 +163,63 @@ impl SqliteStore {
             }
         }
         let r = open_conn(&path)?;
+        let publisher = Arc::new(OnceLock::new());
+        let (tx, rx) = mpsc::channel();
+        let p = publisher.clone();
+        let writer = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || writer::run(w, rx, p))
+            .map_err(|e| format!("writer thread: {e}"))?;
         Ok(SqliteStore {
-            writer: Mutex::new(WriterState {
-                conn: w,
-                tx_open: false,
-                batch: 0,
-                pending: Vec::new(),
-                outcomes: VecDeque::new(),
-            }),
-            committed: Condvar::new(),
-            in_flight: AtomicUsize::new(0),
+            jobs: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(writer)),
             reader: Mutex::new(r),
-            publisher: OnceLock::new(),
+            publisher,
         })
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Connection) -> StoreResult<T>) -> StoreResult<T> {
-        self.write_fx(|c| f(c).map(|t| (t, Effects::default())))
-            .map(|(t, _)| t)
-    }
-
-    fn write_fx<T>(
-        &self,
-        f: impl FnOnce(&Connection) -> StoreResult<(T, Effects)>,
-    ) -> StoreResult<(T, Effects)> {
-        self.in_flight.fetch_add(1, Ordering::SeqCst);
-        let mut st = self.writer.lock().unwrap_or_else(|p| p.into_inner());
-        let result = (|| {
-            if !st.tx_open {
-                st.conn.execute_batch("BEGIN IMMEDIATE")?;
-                st.tx_open = true;
-            }
-            st.conn.execute_batch("SAVEPOINT job")?;
-            // A panic must not leave `in_flight` counted (other writers would wait forever).
-            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&st.conn)))
-                .unwrap_or_else(|_| Err(StoreError::Internal("panic in store mutation".into())));
-            match run {
-                Ok(v) => {
-                    st.conn.execute_batch("RELEASE job")?;
-                    Ok(v)
-                }
-                Err(e) => {
-                    let _ = st.conn.execute_batch("ROLLBACK TO job; RELEASE job");
-                    Err(e)
-                }
-            }
-        })();
-        if let Ok((_, fx)) = &result {
-            if !fx.visitor.is_empty() || !fx.agent.is_empty() {
-                st.pending.push(fx.clone());
-            }
-        }
-        let my_batch = st.batch;
-        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.commit_locked(&mut st);
-        } else {
-            while st.batch == my_batch {
-                st = self.committed.wait(st).unwrap_or_else(|p| p.into_inner());
-            }
-        }
-        let ok = st
-            .outcomes
-            .iter()
-            .find(|(b, _)| *b == my_batch)
-            .map(|(_, ok)| *ok)
-            .unwrap_or(false);
-        drop(st);
-        match result {
-            Ok(v) if ok => Ok(v),
-            Ok(_) => Err(StoreError::Internal("commit failed".into())),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn commit_locked(&self, st: &mut WriterState) {
-        let ok = if st.tx_open {
-            match st.conn.execute_batch("COMMIT") {
-                Ok(()) => true,
-                Err(e) => {
-                    eprintln!("commit failed: {e}");
-                    let _ = st.conn.execute_batch("ROLLBACK");
-                    false
-                }
-            }
-        } else {
-            true
+    /// Queues a mutation for the writer; `done` gets its result after the batch commits.
+    fn submit<T, F, D>(&self, f: F, done: D)
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<(T, Effects)> + Send + 'static,
+        D: FnOnce(StoreResult<(T, Effects)>) + Send + 'static,
+    {
+        let job = writer::job(f, done);
+        let queue = self.jobs.lock().unwrap_or_else(|p| p.into_inner());
+        let rejected = match queue.as_ref() {
+            Some(q) => q.send(job).err().map(|e| e.0),
+            None => Some(job),
         };
-        st.tx_open = false;
-        let pending = std::mem::take(&mut st.pending);
-        if ok {
-            if let Some(p) = self.publisher.get() {
-                for fx in &pending {
-                    p(fx);
-                }
-            }
+        drop(queue);
+        if let Some(job) = rejected {
+            // The writer is gone (shutdown or a crash): the job answers with an error.
+            writer::reject(job, StoreError::Internal("store writer stopped".into()));
         }
-        st.outcomes.push_back((st.batch, ok));
-        while st.outcomes.len() > 1024 {
-            st.outcomes.pop_front();
-        }
-        st.batch += 1;
-        self.committed.notify_all();
+    }
+
+    /// Runs a mutation through the writer and blocks until its batch committed.
+    fn write_fx<T, F>(&self, f: F) -> StoreResult<(T, Effects)>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<(T, Effects)> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(f, move |r| {
+            let _ = tx.send(r);
+        });
+        rx.recv()
+            .unwrap_or_else(|_| Err(StoreError::Internal("store writer dropped the request".into())))
+    }
+
+    /// [`write_fx`](Self::write_fx) for mutations without effects.
+    fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.write_fx(move |c| f(c).map(|t| (t, Effects::default())))
+            .map(|(t, _)| t)
     }
 
     fn read<T>(&self, f: impl FnOnce(&Transaction) -> StoreResult<T>) -> StoreResult<T> {
@@ -267,6 +228,20 @@ impl SqliteStore {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+impl Drop for SqliteStore {
+    /// Closes the queue and waits for the writer to finish what was queued, so every
+    /// accepted mutation is committed (or answered with an error) before the store is gone.
+    fn drop(&mut self) {
+        drop(self.jobs.lock().unwrap_or_else(|p| p.into_inner()).take());
+        let handle = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            if h.join().is_err() {
+                eprintln!("sqlite writer thread panicked");
+            }
+        }
     }
 }
 
@@ -281,20 +256,19 @@ fn append_event(
     now: u64,
     fx: &mut Effects,
 ) -> StoreResult<Seq> {
-    let seq: i64 = tx.query_row(
-        "UPDATE principals SET head_seq = head_seq + 1 WHERE id = ?1 RETURNING head_seq",
-        params![principal_id],
-        |r| r.get(0),
-    )?;
-    tx.execute(
+    let seq: i64 = tx
+        .prepare_cached("UPDATE principals SET head_seq = head_seq + 1 WHERE id = ?1 RETURNING head_seq")?
+        .query_row(params![principal_id], |r| r.get(0))?;
+    tx.prepare_cached(
         "INSERT INTO events(principal_id, seq, body, created_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(
         params![
             principal_id,
             seq,
             serde_json::to_string(&event)?,
             now as i64
-        ],
-    )?;
+        ])?;
     fx.visitor.push(VisitorEvent {
         principal_id: principal_id.to_string(),
         seq: seq as Seq,
@@ -359,9 +333,13 @@ fn thread_messages(
 /// The time a new message in `thread_id` gets: now, but always after the thread's last
 /// message, so time order equals storage order (concurrent writers take `now` before the
 /// write lock) and clients that sort by time show what the server stored, in its order.
+/// Because of that invariant the last message by storage order (`n`) has the greatest
+/// time, which the `messages_thread` index finds without scanning the thread.
 fn message_time(tx: &Connection, thread_id: &str, now: u64) -> StoreResult<u64> {
-    let last: Option<i64> =
-        tx.query_row("SELECT MAX(created_at) FROM messages WHERE thread_id = ?1", params![thread_id], |r| r.get(0))?;
+    let last: Option<i64> = tx
+        .prepare_cached("SELECT created_at FROM messages WHERE thread_id = ?1 ORDER BY n DESC LIMIT 1")?
+        .query_row(params![thread_id], |r| r.get(0))
+        .optional()?;
     Ok(last.map_or(now, |l| now.max(l as u64 + 1)))
 }
 
@@ -370,10 +348,11 @@ fn insert_message(
     m: &AgentMessage,
     attachment_id: Option<&str>,
 ) -> StoreResult<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO messages(id, thread_id, client_id, author, agent_name, text, agent_message, custom, custom_data, attachment_id, created_at) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        params![
+    )?
+    .execute(params![
             m.id,
             m.thread_id,
             m.client_id,
@@ -385,12 +364,9 @@ fn insert_message(
             m.custom_data.as_ref().map(|v| v.to_string()),
             attachment_id,
             m.created_at as i64
-        ],
-    )?;
-    tx.execute(
-        "UPDATE threads SET last_activity_at = ?2, updated_at = ?2 WHERE id = ?1",
-        params![m.thread_id, m.created_at as i64],
-    )?;
+        ])?;
+    tx.prepare_cached("UPDATE threads SET last_activity_at = ?2, updated_at = ?2 WHERE id = ?1")?
+        .execute(params![m.thread_id, m.created_at as i64])?;
     Ok(())
 }
 
@@ -513,11 +489,8 @@ fn widget_of_thread(
     thread_id: &str,
 ) -> StoreResult<Option<(String, String, String)>> {
     Ok(tx
-        .query_row(
-            "SELECT widget_id, principal_id, status FROM threads WHERE id = ?1",
-            params![thread_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )
+        .prepare_cached("SELECT widget_id, principal_id, status FROM threads WHERE id = ?1")?
+        .query_row(params![thread_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?)
 }
 
@@ -586,13 +559,12 @@ fn create_thread(
 
 fn active_open_thread(tx: &Connection, principal_id: &str) -> StoreResult<Option<String>> {
     Ok(tx
-        .query_row(
+        .prepare_cached(
             "SELECT id FROM threads WHERE principal_id = ?1 AND status = 'OPEN' \
              ORDER BY (SELECT MAX(n) FROM messages WHERE thread_id = threads.id) DESC NULLS LAST, \
              created_at DESC, rowid DESC LIMIT 1",
-            params![principal_id],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![principal_id], |r| r.get(0))
         .optional()?)
 }
 
@@ -615,17 +587,16 @@ fn check_request(
     hash: &str,
 ) -> StoreResult<Option<String>> {
     let row = tx
-        .query_row(
+        .prepare_cached(
             "SELECT kind, body_hash, response FROM requests WHERE principal_id = ?1 AND req = ?2",
-            params![principal_id, req],
-            |r| {
+        )?
+        .query_row(params![principal_id, req], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                 ))
-            },
-        )
+        })
         .optional()?;
     match row {
         None => Ok(None),
@@ -691,6 +662,104 @@ fn load_principal(tx: &Connection, id: &str) -> StoreResult<Principal> {
     })
 }
 
+/// Stores a visitor message unless `req.req` was seen: the body of [`Store::send_message`].
+fn send_tx(tx: &Connection, req: &SendRequest) -> StoreResult<(SendOutcome, Effects)> {
+    if let Some(resp) = check_request(tx, &req.principal_id, &req.req, "send", &req.body_hash)? {
+        return Ok((SendOutcome::Duplicate { message: serde_json::from_str(&resp)? }, Effects::default()));
+    }
+    let now = req.now;
+    let mut fx = Effects::default();
+    let thread_id = match &req.thread_id {
+        Some(tid) => match widget_of_thread(tx, tid)? {
+            Some((_, owner, _)) if owner != req.principal_id => return Err(StoreError::UnknownThread),
+            None => return Err(StoreError::UnknownThread),
+            Some((_, _, status)) if status != "OPEN" => return Err(StoreError::ThreadClosed),
+            Some(_) => tid.clone(),
+        },
+        None if req.new_thread => create_thread(tx, &req.widget_id, &req.principal_id, now, &mut fx)?,
+        None => match active_open_thread(tx, &req.principal_id)? {
+            Some(t) => t,
+            None => create_thread(tx, &req.widget_id, &req.principal_id, now, &mut fx)?,
+        },
+    };
+    let c = &req.content;
+    let attachment = c.attachment.as_ref().map(|a| Attachment {
+        id: a.id.clone(),
+        file_name: a.file_name.clone(),
+        content_type: a.content_type.clone(),
+        size: a.size,
+        url: a.external_url.clone().unwrap_or_else(|| format!("/v1/attachments/{}", a.id)),
+    });
+    if let Some(a) = &c.attachment {
+        tx.execute(
+            "INSERT INTO attachments(id, file_name, content_type, size, file, external_url, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![a.id, a.file_name, a.content_type, a.size as i64, a.file, a.external_url, now as i64],
+        )?;
+    }
+    let m = AgentMessage {
+        id: random_id(),
+        thread_id: thread_id.clone(),
+        client_id: Some(req.req.clone()),
+        author: Author::Visitor,
+        agent_name: None,
+        text: c.text.clone(),
+        agent_message: c.agent_message.clone(),
+        custom_data: c.custom_data.clone(),
+        attachment,
+        custom: c.custom,
+        created_at: message_time(tx, &thread_id, now)?,
+    };
+    insert_message(tx, &m, c.attachment.as_ref().map(|a| a.id.as_str()))?;
+    let visible = m.visitor_view();
+    append_event(tx, &req.principal_id, Event::Message { message: visible.clone() }, now, &mut fx)?;
+    fx.agent.push(AgentEvent::Message { widget_id: req.widget_id.clone(), thread_id, message: m });
+    tx.prepare_cached(
+        "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES (?1, ?2, 'send', ?3, ?4, ?5)",
+    )?
+    .execute(params![req.principal_id, req.req, req.body_hash, serde_json::to_string(&visible)?, now as i64])?;
+    Ok((SendOutcome::Stored { message: visible, effects: fx.clone() }, fx))
+}
+
+/// Stores contextual data unless `req.req` was seen: the body of [`Store::contextual_data`].
+fn context_tx(tx: &Connection, req: &ContextRequest) -> StoreResult<((ContextResult, bool), Effects)> {
+    if let Some(resp) = check_request(tx, &req.principal_id, &req.req, "context", &req.body_hash)? {
+        return Ok(((serde_json::from_str(&resp)?, true), Effects::default()));
+    }
+    let now = req.now;
+    let mut fx = Effects::default();
+    let strategy = if req.multi_thread { req.strategy } else { MultiThreadStrategy::Active };
+    let targets = match strategy {
+        MultiThreadStrategy::Active => active_open_thread(tx, &req.principal_id)?.into_iter().collect(),
+        MultiThreadStrategy::All | MultiThreadStrategy::AllPlusNew => open_threads(tx, &req.principal_id)?,
+    };
+    let entries: Vec<(String, String, u64)> =
+        req.metadata.iter().map(|(k, v)| (k.clone(), v.to_string(), now)).collect();
+    for tid in &targets {
+        merge_metadata(tx, tid, &entries)?;
+        fx.agent.push(AgentEvent::MetadataUpdated {
+            widget_id: req.widget_id.clone(),
+            thread_id: tid.clone(),
+            metadata: metadata_of(tx, tid)?,
+        });
+    }
+    let sticky = strategy == MultiThreadStrategy::AllPlusNew;
+    if sticky || targets.is_empty() {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO pending_metadata(principal_id, sticky, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT(principal_id, sticky, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+        )?;
+        for (k, v, t) in &entries {
+            st.execute(params![req.principal_id, sticky as i64, k, v, *t as i64])?;
+        }
+    }
+    let result = ContextResult { queued: targets.is_empty(), thread_ids: targets };
+    tx.execute(
+        "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES (?1, ?2, 'context', ?3, ?4, ?5)",
+        params![req.principal_id, req.req, req.body_hash, serde_json::to_string(&result)?, now as i64],
+    )?;
+    Ok(((result, false), fx))
+}
+
 impl Store for SqliteStore {
     fn resolve_session(
         &self,
@@ -699,7 +768,9 @@ impl Store for SqliteStore {
         now: u64,
         idle_ms: u64,
     ) -> StoreResult<Option<Principal>> {
-        self.write(|tx| {
+        let token_hash = token_hash.to_owned();
+        let widget_id = widget_id.to_owned();
+        self.write(move |tx| {
             let row = tx
                 .query_row(
                     "SELECT principal_id, widget_id, last_used_at, ended FROM sessions WHERE token_hash = ?1",
@@ -722,7 +793,9 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: u64,
     ) -> StoreResult<Principal> {
-        self.write(|tx| {
+        let widget_id = widget_id.to_owned();
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
             let id = random_id();
             tx.execute(
                 "INSERT INTO principals(id, widget_id, kind, created_at) VALUES (?1, ?2, 'visitor', ?3)",
@@ -737,7 +810,8 @@ impl Store for SqliteStore {
     }
 
     fn end_session(&self, token_hash: &str) -> StoreResult<()> {
-        self.write(|tx| {
+        let token_hash = token_hash.to_owned();
+        self.write(move |tx| {
             tx.execute(
                 "UPDATE sessions SET ended = 1 WHERE token_hash = ?1",
                 params![token_hash],
@@ -751,7 +825,7 @@ impl Store for SqliteStore {
     }
 
     fn authenticate(&self, req: AuthRequest) -> StoreResult<(Principal, Effects)> {
-        self.write_fx(|tx| {
+        self.write_fx(move |tx| {
             let now = req.now;
             let mut fx = Effects::default();
             let fresh = tx.execute(
@@ -894,105 +968,22 @@ impl Store for SqliteStore {
     }
 
     fn send_message(&self, req: SendRequest) -> StoreResult<SendOutcome> {
-        self.write_fx(|tx| {
-            if let Some(resp) = check_request(tx, &req.principal_id, &req.req, "send", &req.body_hash)? {
-                return Ok((SendOutcome::Duplicate { message: serde_json::from_str(&resp)? }, Effects::default()));
-            }
-            let now = req.now;
-            let mut fx = Effects::default();
-            let thread_id = match &req.thread_id {
-                Some(tid) => match widget_of_thread(tx, tid)? {
-                    Some((_, owner, _)) if owner != req.principal_id => return Err(StoreError::UnknownThread),
-                    None => return Err(StoreError::UnknownThread),
-                    Some((_, _, status)) if status != "OPEN" => return Err(StoreError::ThreadClosed),
-                    Some(_) => tid.clone(),
-                },
-                None if req.new_thread => create_thread(tx, &req.widget_id, &req.principal_id, now, &mut fx)?,
-                None => match active_open_thread(tx, &req.principal_id)? {
-                    Some(t) => t,
-                    None => create_thread(tx, &req.widget_id, &req.principal_id, now, &mut fx)?,
-                },
-            };
-            let c = &req.content;
-            let attachment = c.attachment.as_ref().map(|a| Attachment {
-                id: a.id.clone(),
-                file_name: a.file_name.clone(),
-                content_type: a.content_type.clone(),
-                size: a.size,
-                url: a.external_url.clone().unwrap_or_else(|| format!("/v1/attachments/{}", a.id)),
-            });
-            if let Some(a) = &c.attachment {
-                tx.execute(
-                    "INSERT INTO attachments(id, file_name, content_type, size, file, external_url, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                    params![a.id, a.file_name, a.content_type, a.size as i64, a.file, a.external_url, now as i64],
-                )?;
-            }
-            let m = AgentMessage {
-                id: random_id(),
-                thread_id: thread_id.clone(),
-                client_id: Some(req.req.clone()),
-                author: Author::Visitor,
-                agent_name: None,
-                text: c.text.clone(),
-                agent_message: c.agent_message.clone(),
-                custom_data: c.custom_data.clone(),
-                attachment,
-                custom: c.custom,
-                created_at: message_time(tx, &thread_id, now)?,
-            };
-            insert_message(tx, &m, c.attachment.as_ref().map(|a| a.id.as_str()))?;
-            let visible = m.visitor_view();
-            append_event(tx, &req.principal_id, Event::Message { message: visible.clone() }, now, &mut fx)?;
-            fx.agent.push(AgentEvent::Message { widget_id: req.widget_id.clone(), thread_id, message: m });
-            tx.execute(
-                "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES (?1, ?2, 'send', ?3, ?4, ?5)",
-                params![req.principal_id, req.req, req.body_hash, serde_json::to_string(&visible)?, now as i64],
-            )?;
-            Ok((SendOutcome::Stored { message: visible, effects: fx.clone() }, fx))
-        })
-        .map(|(o, _)| o)
+        self.write_fx(move |tx| send_tx(tx, &req)).map(|(o, _)| o)
+    }
+
+    fn submit_send(&self, req: SendRequest, done: Done<SendOutcome>) {
+        self.submit(move |tx| send_tx(tx, &req), move |r| done(r.map(|(o, _)| o)));
     }
 
     fn contextual_data(&self, req: ContextRequest) -> StoreResult<(ContextResult, Effects, bool)> {
-        self.write_fx(|tx| {
-            if let Some(resp) = check_request(tx, &req.principal_id, &req.req, "context", &req.body_hash)? {
-                return Ok(((serde_json::from_str(&resp)?, true), Effects::default()));
-            }
-            let now = req.now;
-            let mut fx = Effects::default();
-            let strategy = if req.multi_thread { req.strategy } else { MultiThreadStrategy::Active };
-            let targets = match strategy {
-                MultiThreadStrategy::Active => active_open_thread(tx, &req.principal_id)?.into_iter().collect(),
-                MultiThreadStrategy::All | MultiThreadStrategy::AllPlusNew => open_threads(tx, &req.principal_id)?,
-            };
-            let entries: Vec<(String, String, u64)> =
-                req.metadata.iter().map(|(k, v)| (k.clone(), v.to_string(), now)).collect();
-            for tid in &targets {
-                merge_metadata(tx, tid, &entries)?;
-                fx.agent.push(AgentEvent::MetadataUpdated {
-                    widget_id: req.widget_id.clone(),
-                    thread_id: tid.clone(),
-                    metadata: metadata_of(tx, tid)?,
-                });
-            }
-            let sticky = strategy == MultiThreadStrategy::AllPlusNew;
-            if sticky || targets.is_empty() {
-                let mut st = tx.prepare_cached(
-                    "INSERT INTO pending_metadata(principal_id, sticky, key, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT(principal_id, sticky, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                )?;
-                for (k, v, t) in &entries {
-                    st.execute(params![req.principal_id, sticky as i64, k, v, *t as i64])?;
-                }
-            }
-            let result = ContextResult { queued: targets.is_empty(), thread_ids: targets };
-            tx.execute(
-                "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES (?1, ?2, 'context', ?3, ?4, ?5)",
-                params![req.principal_id, req.req, req.body_hash, serde_json::to_string(&result)?, now as i64],
-            )?;
-            Ok(((result, false), fx))
-        })
-        .map(|((r, dup), fx)| (r, fx, dup))
+        self.write_fx(move |tx| context_tx(tx, &req))
+            .map(|((r, dup), fx)| (r, fx, dup))
+    }
+
+    fn submit_contextual_data(&self, req: ContextRequest, done: Done<(ContextResult, Effects, bool)>) {
+        self.submit(move |tx| context_tx(tx, &req), move |r| {
+            done(r.map(|((r, dup), fx)| (r, fx, dup)))
+        });
     }
 
     fn agent_reply(
@@ -1002,9 +993,12 @@ impl Store for SqliteStore {
         text: &str,
         now: u64,
     ) -> StoreResult<(AgentMessage, Effects)> {
-        self.write_fx(|tx| {
+        let thread_id = thread_id.to_owned();
+        let agent_name = agent_name.to_owned();
+        let text = text.to_owned();
+        self.write_fx(move |tx| {
             let (widget_id, principal_id, status) =
-                widget_of_thread(tx, thread_id)?.ok_or(StoreError::UnknownThread)?;
+                widget_of_thread(tx, &thread_id)?.ok_or(StoreError::UnknownThread)?;
             if status != "OPEN" {
                 return Err(StoreError::ThreadClosed);
             }
@@ -1020,7 +1014,7 @@ impl Store for SqliteStore {
                 custom_data: None,
                 attachment: None,
                 custom: false,
-                created_at: message_time(tx, thread_id, now)?,
+                created_at: message_time(tx, &thread_id, now)?,
             };
             insert_message(tx, &m, None)?;
             append_event(
@@ -1042,14 +1036,15 @@ impl Store for SqliteStore {
     }
 
     fn set_status(&self, thread_id: &str, status: ThreadStatus, now: u64) -> StoreResult<Effects> {
-        self.write_fx(|tx| {
+        let thread_id = thread_id.to_owned();
+        self.write_fx(move |tx| {
             let (widget_id, principal_id, current) =
-                widget_of_thread(tx, thread_id)?.ok_or(StoreError::UnknownThread)?;
+                widget_of_thread(tx, &thread_id)?.ok_or(StoreError::UnknownThread)?;
             let mut fx = Effects::default();
             if current != status_str(status) {
                 set_status_tx(
                     tx,
-                    thread_id,
+                    &thread_id,
                     &widget_id,
                     &principal_id,
                     status,
@@ -1063,7 +1058,8 @@ impl Store for SqliteStore {
     }
 
     fn close_inactive(&self, widget_id: &str, cutoff: u64, now: u64) -> StoreResult<Effects> {
-        self.write_fx(|tx| {
+        let widget_id = widget_id.to_owned();
+        self.write_fx(move |tx| {
             let stale: Vec<(String, String)> = {
                 let mut st = tx.prepare_cached(
                     "SELECT id, principal_id FROM threads WHERE widget_id = ?1 AND status = 'OPEN' AND last_activity_at < ?2 LIMIT 1000",
@@ -1073,7 +1069,7 @@ impl Store for SqliteStore {
             };
             let mut fx = Effects::default();
             for (tid, pid) in stale {
-                set_status_tx(tx, &tid, widget_id, &pid, ThreadStatus::Closed, now, &mut fx)?;
+                set_status_tx(tx, &tid, &widget_id, &pid, ThreadStatus::Closed, now, &mut fx)?;
             }
             Ok(((), fx))
         })
@@ -1086,9 +1082,10 @@ impl Store for SqliteStore {
         online: bool,
         now: u64,
     ) -> StoreResult<Effects> {
-        self.write_fx(|tx| {
+        let principal_ids = principal_ids.to_vec();
+        self.write_fx(move |tx| {
             let mut fx = Effects::default();
-            for pid in principal_ids {
+            for pid in &principal_ids {
                 append_event(tx, pid, Event::Availability { online }, now, &mut fx)?;
             }
             Ok(((), fx))
@@ -1097,7 +1094,7 @@ impl Store for SqliteStore {
     }
 
     fn purge(&self, now: u64, session_idle_ms: u64) -> StoreResult<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             tx.execute("DELETE FROM used_jtis WHERE exp < ?1", params![now as i64])?;
             let cutoff = now.saturating_sub(session_idle_ms) as i64;
             tx.execute(
