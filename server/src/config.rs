@@ -232,6 +232,15 @@ pub struct WidgetSettings {
     /// Report agents as online even when none is connected.
     #[serde(default)]
     pub agents_online: bool,
+    /// An authenticated session lasts until its JWT's `exp`: then the server asks the
+    /// widget for a fresh token (`reauth_required`) and holds the customer's sends until
+    /// `auth`. `false`: the session lives as long as any session.
+    #[serde(default = "default_true")]
+    pub reauth_on_token_expiry: bool,
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_title() -> String {

@@ -90,6 +90,10 @@ struct Conn {
     /// The last event sequence sent on this socket (live events at or below it are duplicates).
     last_seq: Seq,
     bucket: Bucket,
+    /// When the customer's JWT expires (ms): from then on the widget must `auth` again.
+    auth_expires: Option<u64>,
+    /// `reauth_required` was sent for the current expiry.
+    reauth_told: bool,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +143,12 @@ fn store_error(req: &str, e: StoreError) -> ServerFrame {
     }
 }
 
+/// Resolves when the customer's JWT expires.
+async fn reauth_at(expires_ms: Option<u64>) {
+    let wait = expires_ms.unwrap_or(u64::MAX).saturating_sub(now_ms());
+    tokio::time::sleep(Duration::from_millis(wait.min(10 * 365 * 24 * 3600 * 1000))).await;
+}
+
 async fn recv_opt(rx: &mut Option<mpsc::Receiver<Outbound>>) -> Option<Outbound> {
     match rx {
         Some(r) => r.recv().await,
@@ -181,6 +191,8 @@ impl Conn {
             rx: None,
             last_seq: 0,
             bucket,
+            auth_expires: None,
+            reauth_told: false,
         }
     }
 
@@ -246,6 +258,11 @@ impl Conn {
                 _ = &mut sleep => {
                     close(&mut socket, 1000, "idle").await;
                     break;
+                }
+                _ = reauth_at(self.auth_expires), if self.auth_expires.is_some() && !self.reauth_told => {
+                    if !self.tell_reauth(&mut socket).await {
+                        break;
+                    }
                 }
             }
         }
@@ -328,6 +345,33 @@ impl Conn {
         } else {
             Flow::Close(1011, "send failed")
         }
+    }
+
+    /// True when the customer's JWT has expired: sends wait for a fresh `auth`.
+    fn reauth_due(&self) -> bool {
+        self.auth_expires.is_some_and(|t| t <= now_ms())
+    }
+
+    /// Tells the widget (connection-level error) that the customer must `auth` again.
+    async fn tell_reauth(&mut self, socket: &mut WebSocket) -> bool {
+        self.reauth_told = true;
+        let f = error_frame(
+            None,
+            error_code::REAUTH_REQUIRED,
+            "the customer's token expired; call auth with a fresh JWT (messages wait until then)",
+        );
+        send_frame(socket, &f).await
+    }
+
+    /// Refuses a customer's request while the JWT behind the session has expired.
+    fn reauth_refusal(&self, req: &str) -> Option<ServerFrame> {
+        self.reauth_due().then(|| {
+            error_frame(
+                Some(req.to_string()),
+                error_code::REAUTH_REQUIRED,
+                "the customer's token expired; call auth with a fresh JWT, then send again",
+            )
+        })
     }
 
     fn widget(&self) -> &crate::config::WidgetSettings {
@@ -425,10 +469,14 @@ impl Conn {
                 if replay.is_err() {
                     app.hub.unregister(conn, &principal.id);
                 }
-                Ok((principal, token, hash, replay?))
+                let auth_expires = match &principal.customer {
+                    Some(_) => app.store.session_auth_expiry(&hash)?,
+                    None => None,
+                };
+                Ok((principal, token, hash, replay?, auth_expires))
             })
             .await;
-        let (principal, token, hash, replay) = match result {
+        let (principal, token, hash, replay, auth_expires) = match result {
             Ok(r) => r,
             Err(e) => {
                 send_frame(socket, &store_error("", e)).await;
@@ -446,6 +494,8 @@ impl Conn {
         };
         self.principal = Some(principal);
         self.session_hash = Some(hash);
+        self.auth_expires = auth_expires;
+        self.reauth_told = false;
         self.rx = Some(rx);
         if !send_frame(socket, &welcome).await {
             return Flow::Close(1011, "send failed");
@@ -485,6 +535,9 @@ impl Conn {
                 }
             }
         }
+        if self.reauth_due() && !self.tell_reauth(socket).await {
+            return Flow::Close(1011, "send failed");
+        }
         Flow::Continue
     }
 
@@ -497,6 +550,9 @@ impl Conn {
         body: OutgoingBody,
     ) -> Flow {
         if let Err(f) = Self::valid_req(&req) {
+            return self.reply(socket, &f).await;
+        }
+        if let Some(f) = self.reauth_refusal(&req) {
             return self.reply(socket, &f).await;
         }
         let widx = self.widget.unwrap_or(0);
@@ -582,6 +638,9 @@ impl Conn {
         if let Err(f) = Self::valid_req(&req) {
             return self.reply(socket, &f).await;
         }
+        if let Some(f) = self.reauth_refusal(&req) {
+            return self.reply(socket, &f).await;
+        }
         if let Err(rej) = validate::check_metadata(&metadata, &self.app.config.limits) {
             return self
                 .reply(socket, &error_frame(Some(req), rej.code, rej.message))
@@ -643,6 +702,7 @@ impl Conn {
             return Flow::Close(1011, "no principal");
         };
         let new_token = random_id();
+        let auth_expires = w.reauth_on_token_expiry.then(|| verified.exp.saturating_mul(1000));
         let areq = AuthRequest {
             widget_id: w.id.clone(),
             multi_thread: w.multi_thread,
@@ -655,6 +715,7 @@ impl Conn {
             },
             jti: verified.jti,
             jti_exp_ms: verified.exp.saturating_mul(1000),
+            auth_expires_ms: auth_expires,
             recent_messages: self.app.config.limits.sync_messages_per_thread,
             now,
         };
@@ -681,6 +742,8 @@ impl Conn {
         self.principal = Some(principal);
         self.last_seq = snap.last_seq;
         self.session_hash = Some(sha256_hex(new_token.as_bytes()));
+        self.auth_expires = auth_expires;
+        self.reauth_told = false;
         if !moved {
             // The socket had been dropped for being slow: the client reconnects with the new session.
             self.rx = None;

@@ -207,3 +207,52 @@ async fn logout_ends_the_session() {
     assert!(w.get("customer").is_none(), "the token no longer works");
     assert_eq!(sync.unwrap()["threads"], json!([]));
 }
+
+#[tokio::test]
+async fn an_expired_token_asks_for_reauth_and_holds_sends_until_a_fresh_auth() {
+    let s = TestServer::new().await;
+    let (mut c, _, _) = s.visitor(SINGLE).await;
+    // A token that expires in 2 s (the session lasts as long as the token).
+    let short = with(claims(SINGLE, "short@example.com"), "exp", json!(now_secs() + 2));
+    c.send(json!({"type": "auth", "req": "login", "jwt": sign(&short, KEY1)})).await;
+    let ok = c.recv_type_for("login").await;
+    assert_eq!(ok["type"], "auth_ok", "{ok}");
+    let session = ok["session"].as_str().unwrap().to_string();
+    let _sync = c.recv().await;
+    let ack = c.send_text("m1", "while valid").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+
+    // At expiry the server says so, unprompted, on the live socket.
+    let told = c.recv_type("error").await;
+    assert_eq!(told["code"], "reauth_required", "{told}");
+    assert!(told.get("req").is_none() || told["req"].is_null(), "connection-level: {told}");
+    // Sends are held (not stored) until a fresh auth; the socket stays open.
+    let held = c.send_text("m2", "after expiry").await;
+    assert_eq!(held["code"], "reauth_required", "{held}");
+
+    // A reconnect with the expired session: welcome (history kept), then the same request.
+    let mut d = s.client().await;
+    let (w, _) = d.hello(SINGLE, Some(&session), 0).await;
+    assert_eq!(w["customer"]["subject"], "short@example.com", "still the customer: {w}");
+    assert_eq!(d.recv_type("error").await["code"], "reauth_required");
+
+    // A fresh token: the held message goes through, once, in the same conversation.
+    let (ok2, _) = auth(&mut c, SINGLE, "short@example.com", "login2").await;
+    assert_eq!(ok2["type"], "auth_ok");
+    let ack2 = c.send_text("m2", "after expiry").await;
+    assert_eq!(ack2["type"], "ack", "{ack2}");
+    assert_eq!(ack2["message"]["thread_id"], ack["message"]["thread_id"]);
+}
+
+#[tokio::test]
+async fn reauth_can_be_switched_off_per_widget() {
+    let toml = config_toml("").replace("multi_thread = true", "multi_thread = true\nreauth_on_token_expiry = false");
+    let s = TestServer::with_config(&toml).await;
+    let (mut c, _, _) = s.visitor(MULTI).await;
+    let short = with(claims(MULTI, "long@example.com"), "exp", json!(now_secs() + 1));
+    c.send(json!({"type": "auth", "req": "login", "jwt": sign(&short, KEY1)})).await;
+    assert_eq!(c.recv_type_for("login").await["type"], "auth_ok");
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let ack = c.send_text("m1", "after the token's exp").await;
+    assert_eq!(ack["type"], "ack", "the session outlives the token: {ack}");
+}

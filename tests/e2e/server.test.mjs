@@ -135,6 +135,45 @@ test('auth with a JWT signed by the test: customer result and history in a secon
   assertNoPageErrors(b);
 });
 
+test('JWT expiry: the widget reports livechat:reauth_required, a message sent meanwhile waits, a fresh auth delivers it once', async () => {
+  const email = uniqueEmail('expiring');
+  const page = await env.open('/e2e/auto.html');
+  await ok(page, 'show', null);
+  await page.evaluate(() => {
+    window.__reauth = 0;
+    window.addEventListener('livechat:reauth_required', () => { window.__reauth += 1; });
+  });
+  await ok(page, 'auth', signJwt({ sub: email, lifetime: 2 }));
+  const first = await ok(page, 'send', { type: 'BASIC', message: 'before the token expired' });
+  await waitFor(() => page.evaluate(() => window.__reauth === 1), { timeout: 8000, message: 'livechat:reauth_required' });
+
+  // Sent while the session needs a fresh token: shown as sending, not failed, no callback yet.
+  await page.evaluate(() => {
+    window.__late = { count: 0, error: null, result: null };
+    window.liveChat('send', { type: 'BASIC', message: 'typed after expiry' }, (e, r) => {
+      window.__late.count += 1; window.__late.error = e; window.__late.result = r;
+    });
+  });
+  await waitForWidget(page, (w) => w.messages.some((m) => m.text === 'typed after expiry' && m.cls.includes('pending')), 'shown as sending');
+  await page.waitForTimeout(500);
+  const waiting = await page.evaluate(() => window.__late);
+  assert.equal(waiting.count, 0, `no callback while waiting: ${JSON.stringify(waiting)}`);
+  const w1 = await widgetState(page);
+  assert.ok(w1.messages.some((m) => m.text === 'before the token expired'), 'history kept');
+
+  // The page signs in again: the waiting message goes out, once, into the same conversation.
+  await ok(page, 'auth', signJwt({ sub: email }));
+  await waitFor(() => page.evaluate(() => window.__late.count === 1), { message: 'late send answered' });
+  const late = await page.evaluate(() => window.__late);
+  assert.equal(late.error, null, JSON.stringify(late.error));
+  assert.equal(late.result.threadId, first.threadId);
+  await waitForWidget(page, delivered('typed after expiry'), 'delivered in the widget');
+  const stored = (await env.agent.messages(first.threadId)).filter((m) => m.text === 'typed after expiry');
+  assert.equal(stored.length, 1, 'stored once');
+  assert.equal(await page.evaluate(() => window.__reauth), 1, 'reported once');
+  assertNoPageErrors(page);
+});
+
 test('invalid JWTs are rejected with reason invalid_token and the widget carries on', async () => {
   const page = await env.open('/e2e/auto.html');
   await ok(page, 'init', WIDGET_ID);

@@ -344,6 +344,8 @@ pub struct AuthRequest {
     pub jti: String,
     /// JWT expiry, ms (the jti is remembered until then).
     pub jti_exp_ms: u64,
+    /// When the new session needs a fresh JWT (ms); `None`: never.
+    pub auth_expires_ms: Option<u64>,
     /// Messages per thread in inherited-thread events.
     pub recent_messages: usize,
     /// Now, ms.
@@ -392,6 +394,8 @@ pub trait Store: Send + Sync + 'static {
     /// Creates an anonymous visitor with a session.
     fn create_visitor(&self, widget_id: &str, token_hash: &str, now: u64)
         -> StoreResult<Principal>;
+    /// When the authenticated session of this token needs a fresh JWT (ms), if ever.
+    fn session_auth_expiry(&self, token_hash: &str) -> StoreResult<Option<u64>>;
     /// Ends a session (logout).
     fn end_session(&self, token_hash: &str) -> StoreResult<()>;
     /// Authenticates: consumes the jti, finds or creates the customer, moves an anonymous

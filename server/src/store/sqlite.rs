@@ -51,7 +51,9 @@ CREATE TABLE pending_metadata(
   updated_at INTEGER NOT NULL, PRIMARY KEY(principal_id, sticky, key)) WITHOUT ROWID;
 CREATE TABLE used_jtis(
   widget_id TEXT NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL, PRIMARY KEY(widget_id, jti)) WITHOUT ROWID;
-"#];
+"#,
+// 2: an authenticated session lasts as long as the JWT that created it (NULL: no limit).
+"ALTER TABLE sessions ADD COLUMN auth_expires_at INTEGER;"];
 
 /// The SQLite store.
 ///
@@ -809,6 +811,18 @@ impl Store for SqliteStore {
         })
     }
 
+    fn session_auth_expiry(&self, token_hash: &str) -> StoreResult<Option<u64>> {
+        self.read(|tx| {
+            Ok(tx
+                .query_row("SELECT auth_expires_at FROM sessions WHERE token_hash = ?1", params![token_hash], |r| {
+                    r.get::<_, Option<i64>>(0)
+                })
+                .optional()?
+                .flatten()
+                .map(|t| t as u64))
+        })
+    }
+
     fn end_session(&self, token_hash: &str) -> StoreResult<()> {
         let token_hash = token_hash.to_owned();
         self.write(move |tx| {
@@ -900,8 +914,9 @@ impl Store for SqliteStore {
                 tx.execute("UPDATE sessions SET ended = 1 WHERE token_hash = ?1", params![old])?;
             }
             tx.execute(
-                "INSERT INTO sessions(token_hash, principal_id, widget_id, created_at, last_used_at) VALUES (?1, ?2, ?3, ?4, ?4)",
-                params![req.new_token_hash, customer_id, req.widget_id, now as i64],
+                "INSERT INTO sessions(token_hash, principal_id, widget_id, created_at, last_used_at, auth_expires_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+                params![req.new_token_hash, customer_id, req.widget_id, now as i64, req.auth_expires_ms.map(|t| t as i64)],
             )?;
             Ok((Principal { id: customer_id, widget_id: req.widget_id.clone(), customer: Some(req.customer.clone()) }, fx))
         })
