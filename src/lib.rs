@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod core;
 pub mod i18n;
 pub mod linkify;
+pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
 mod driver;

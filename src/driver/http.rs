@@ -6,7 +6,9 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Response;
 
+use super::bridge::from_js;
 use crate::core::ConfigError;
+use crate::wire;
 
 /// Fetches a widget's configuration from the server at `base`.
 pub async fn fetch_config(base: &str, widget_id: &str) -> Result<WidgetConfig, ConfigError> {
@@ -25,5 +27,5 @@ pub async fn fetch_config(base: &str, widget_id: &str) -> Result<WidgetConfig, C
         .await
         .map_err(|_| unavailable("unreadable body"))?;
     let value = JSON::parse(&text.as_string().unwrap_or_default()).map_err(|_| unavailable("invalid JSON"))?;
-    serde_wasm_bindgen::from_value(value).map_err(|_| unavailable("unexpected configuration format"))
+    from_js(&value).as_ref().and_then(wire::widget_config).ok_or_else(|| unavailable("unexpected configuration format"))
 }

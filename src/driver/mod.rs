@@ -226,8 +226,8 @@ impl Driver {
                     self.socket = None;
                 }
                 Effect::SendFrame(frame) => {
-                    if let (Some(socket), Some(text)) = (&self.socket, JSON::stringify(&bridge::to_js(&frame)).ok()) {
-                        socket.send(&String::from(text));
+                    if let Some(socket) = &self.socket {
+                        socket.send(&crate::wire::write_client_frame(&frame));
                     }
                 }
                 Effect::Render => self.render(),
@@ -240,13 +240,13 @@ impl Driver {
     fn reply(&mut self, call: CallId, result: Result<widget_core::Reply, widget_core::ApiError>) {
         let Some(callback) = self.callbacks.remove(&call) else {
             if let Err(e) = result {
-                web_sys::console::warn_2(&"liveChat:".into(), &bridge::to_js(&e));
+                web_sys::console::warn_2(&"liveChat:".into(), &bridge::error_js(&e));
             }
             return;
         };
         match result {
-            Ok(r) => bridge::invoke(&callback, JsValue::NULL, bridge::to_js(&r)),
-            Err(e) => bridge::invoke(&callback, bridge::to_js(&e), JsValue::UNDEFINED),
+            Ok(r) => bridge::invoke(&callback, JsValue::NULL, bridge::reply_js(&r)),
+            Err(e) => bridge::invoke(&callback, bridge::error_js(&e), JsValue::UNDEFINED),
         }
     }
 
