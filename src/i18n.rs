@@ -1,6 +1,6 @@
 //! UI strings in the 31 languages of spec 001 (en-US is the source and the fallback).
 //!
-//! One `const` table per language, indexed by `Key as usize`; a `match` on the tag
+//! One `const` table per language (one string, texts in `Key` order); a `match` on the tag
 //! picks the table. No allocation, no formatting, no dependencies (`core` only).
 
 /// A UI string.
@@ -130,7 +130,7 @@ impl Key {
 
 /// Returns the text of `key` in `lang` (one of the 31 tags; anything else → en-US).
 pub fn text(lang: &str, key: Key) -> &'static str {
-    table(lang)[key as usize]
+    table(lang).split(SEP).nth(key as usize).unwrap_or_default()
 }
 
 /// True for right-to-left languages (ar-AE).
@@ -177,40 +177,52 @@ pub fn html_lang(lang: &str) -> &'static str {
 }
 
 /// The table of `lang`; en-US for anything unknown.
-fn table(lang: &str) -> &'static [&'static str; N] {
+fn table(lang: &str) -> &'static str {
     match lang {
-        "ar-AE" => &AR_AE,
-        "bs-BA" => &BS_BA,
-        "da-DK" => &DA_DK,
-        "de-DE" => &DE_DE,
-        "el-GR" => &EL_GR,
-        "es-ES" => &ES_ES,
-        "es-LA" => &ES_LA,
-        "fr-FR" => &FR_FR,
-        "hr-HR" => &HR_HR,
-        "hu-HU" => &HU_HU,
-        "it-IT" => &IT_IT,
-        "ja-JP" => &JA_JP,
-        "ko-KR" => &KO_KR,
-        "lt-LT" => &LT_LT,
-        "lv-LV" => &LV_LV,
-        "pl-PL" => &PL_PL,
-        "pt-BR" => &PT_BR,
-        "pt-PT" => &PT_PT,
-        "ro-RO" => &RO_RO,
-        "ru-RU" => &RU_RU,
-        "sl-SI" => &SL_SI,
-        "sq-AL" => &SQ_AL,
-        "sr-Latn" => &SR_LATN,
-        "sv-SE" => &SV_SE,
-        "th-TH" => &TH_TH,
-        "tr-TR" => &TR_TR,
-        "uk-UA" => &UK_UA,
-        "zh-Hans" => &ZH_HANS,
-        "zh-Hant" => &ZH_HANT,
-        "zh-TW" => &ZH_TW,
-        _ => &EN_US,
+        "ar-AE" => AR_AE,
+        "bs-BA" => BS_BA,
+        "da-DK" => DA_DK,
+        "de-DE" => DE_DE,
+        "el-GR" => EL_GR,
+        "es-ES" => ES_ES,
+        "es-LA" => ES_LA,
+        "fr-FR" => FR_FR,
+        "hr-HR" => HR_HR,
+        "hu-HU" => HU_HU,
+        "it-IT" => IT_IT,
+        "ja-JP" => JA_JP,
+        "ko-KR" => KO_KR,
+        "lt-LT" => LT_LT,
+        "lv-LV" => LV_LV,
+        "pl-PL" => PL_PL,
+        "pt-BR" => PT_BR,
+        "pt-PT" => PT_PT,
+        "ro-RO" => RO_RO,
+        "ru-RU" => RU_RU,
+        "sl-SI" => SL_SI,
+        "sq-AL" => SQ_AL,
+        "sr-Latn" => SR_LATN,
+        "sv-SE" => SV_SE,
+        "th-TH" => TH_TH,
+        "tr-TR" => TR_TR,
+        "uk-UA" => UK_UA,
+        "zh-Hans" => ZH_HANS,
+        "zh-Hant" => ZH_HANT,
+        "zh-TW" => ZH_TW,
+        _ => EN_US,
     }
+}
+
+/// Separates (and ends) the texts of a table; no text contains it.
+const SEP: char = '\u{1f}';
+
+/// A table is one string holding its texts in `Key` order, each followed by [`SEP`]: one
+/// (pointer, length) per language instead of one per text keeps 9 KB of poorly compressible
+/// pointers out of the wasm. `text` finds the n-th part (the tables are about 1 KB each).
+macro_rules! table {
+    ($($text:literal),* $(,)?) => {
+        concat!($($text, "\u{1f}"),*)
+    };
 }
 
 // Each table lists the keys in `Key` order:
@@ -221,7 +233,7 @@ fn table(lang: &str) -> &'static [&'static str; N] {
 // FileTypeNotAllowed, Download, StatusOpen, StatusSolved, StatusClosed, JumpToLatest,
 // Uploading, DropFileHere, NoMessagesYet.
 
-const EN_US: [&str; N] = [
+const EN_US: &str = table![
     "Open chat",
     "Close chat",
     "Minimize chat window",
@@ -261,7 +273,7 @@ const EN_US: [&str; N] = [
     "No messages yet",
 ];
 
-const AR_AE: [&str; N] = [
+const AR_AE: &str = table![
     "فتح الدردشة",
     "إغلاق الدردشة",
     "تصغير نافذة الدردشة",
@@ -301,7 +313,7 @@ const AR_AE: [&str; N] = [
     "لا توجد رسائل بعد",
 ];
 
-const BS_BA: [&str; N] = [
+const BS_BA: &str = table![
     "Otvori chat",
     "Zatvori chat",
     "Minimiziraj prozor chata",
@@ -341,7 +353,7 @@ const BS_BA: [&str; N] = [
     "Još nema poruka",
 ];
 
-const DA_DK: [&str; N] = [
+const DA_DK: &str = table![
     "Åbn chat",
     "Luk chat",
     "Minimer chatvinduet",
@@ -381,7 +393,7 @@ const DA_DK: [&str; N] = [
     "Ingen beskeder endnu",
 ];
 
-const DE_DE: [&str; N] = [
+const DE_DE: &str = table![
     "Chat öffnen",
     "Chat schließen",
     "Chatfenster minimieren",
@@ -421,7 +433,7 @@ const DE_DE: [&str; N] = [
     "Noch keine Nachrichten",
 ];
 
-const EL_GR: [&str; N] = [
+const EL_GR: &str = table![
     "Άνοιγμα συνομιλίας",
     "Κλείσιμο συνομιλίας",
     "Ελαχιστοποίηση παραθύρου συνομιλίας",
@@ -461,7 +473,7 @@ const EL_GR: [&str; N] = [
     "Δεν υπάρχουν μηνύματα ακόμα",
 ];
 
-const ES_ES: [&str; N] = [
+const ES_ES: &str = table![
     "Abrir chat",
     "Cerrar chat",
     "Minimizar la ventana del chat",
@@ -501,7 +513,7 @@ const ES_ES: [&str; N] = [
     "Aún no hay mensajes",
 ];
 
-const ES_LA: [&str; N] = [
+const ES_LA: &str = table![
     "Abrir chat",
     "Cerrar chat",
     "Minimizar la ventana de chat",
@@ -541,7 +553,7 @@ const ES_LA: [&str; N] = [
     "Todavía no hay mensajes",
 ];
 
-const FR_FR: [&str; N] = [
+const FR_FR: &str = table![
     "Ouvrir le chat",
     "Fermer le chat",
     "Réduire la fenêtre de chat",
@@ -581,7 +593,7 @@ const FR_FR: [&str; N] = [
     "Aucun message pour l’instant",
 ];
 
-const HR_HR: [&str; N] = [
+const HR_HR: &str = table![
     "Otvori chat",
     "Zatvori chat",
     "Minimiziraj prozor chata",
@@ -621,7 +633,7 @@ const HR_HR: [&str; N] = [
     "Još nema poruka",
 ];
 
-const HU_HU: [&str; N] = [
+const HU_HU: &str = table![
     "Csevegés megnyitása",
     "Csevegés bezárása",
     "Csevegőablak kis méretre állítása",
@@ -661,7 +673,7 @@ const HU_HU: [&str; N] = [
     "Még nincsenek üzenetek",
 ];
 
-const IT_IT: [&str; N] = [
+const IT_IT: &str = table![
     "Apri la chat",
     "Chiudi la chat",
     "Riduci la finestra della chat",
@@ -701,7 +713,7 @@ const IT_IT: [&str; N] = [
     "Ancora nessun messaggio",
 ];
 
-const JA_JP: [&str; N] = [
+const JA_JP: &str = table![
     "チャットを開く",
     "チャットを閉じる",
     "チャットウィンドウを最小化",
@@ -741,7 +753,7 @@ const JA_JP: [&str; N] = [
     "まだメッセージはありません",
 ];
 
-const KO_KR: [&str; N] = [
+const KO_KR: &str = table![
     "채팅 열기",
     "채팅 닫기",
     "채팅 창 최소화",
@@ -781,7 +793,7 @@ const KO_KR: [&str; N] = [
     "아직 메시지가 없습니다",
 ];
 
-const LT_LT: [&str; N] = [
+const LT_LT: &str = table![
     "Atidaryti pokalbį",
     "Uždaryti pokalbį",
     "Sumažinti pokalbio langą",
@@ -821,7 +833,7 @@ const LT_LT: [&str; N] = [
     "Žinučių dar nėra",
 ];
 
-const LV_LV: [&str; N] = [
+const LV_LV: &str = table![
     "Atvērt tērzēšanu",
     "Aizvērt tērzēšanu",
     "Minimizēt tērzēšanas logu",
@@ -861,7 +873,7 @@ const LV_LV: [&str; N] = [
     "Vēl nav ziņu",
 ];
 
-const PL_PL: [&str; N] = [
+const PL_PL: &str = table![
     "Otwórz czat",
     "Zamknij czat",
     "Zminimalizuj okno czatu",
@@ -901,7 +913,7 @@ const PL_PL: [&str; N] = [
     "Nie ma jeszcze wiadomości",
 ];
 
-const PT_BR: [&str; N] = [
+const PT_BR: &str = table![
     "Abrir chat",
     "Fechar chat",
     "Minimizar janela do chat",
@@ -941,7 +953,7 @@ const PT_BR: [&str; N] = [
     "Nenhuma mensagem ainda",
 ];
 
-const PT_PT: [&str; N] = [
+const PT_PT: &str = table![
     "Abrir chat",
     "Fechar chat",
     "Minimizar janela de chat",
@@ -981,7 +993,7 @@ const PT_PT: [&str; N] = [
     "Ainda não há mensagens",
 ];
 
-const RO_RO: [&str; N] = [
+const RO_RO: &str = table![
     "Deschide chatul",
     "Închide chatul",
     "Minimizează fereastra de chat",
@@ -1021,7 +1033,7 @@ const RO_RO: [&str; N] = [
     "Niciun mesaj deocamdată",
 ];
 
-const RU_RU: [&str; N] = [
+const RU_RU: &str = table![
     "Открыть чат",
     "Закрыть чат",
     "Свернуть окно чата",
@@ -1061,7 +1073,7 @@ const RU_RU: [&str; N] = [
     "Сообщений пока нет",
 ];
 
-const SL_SI: [&str; N] = [
+const SL_SI: &str = table![
     "Odpri klepet",
     "Zapri klepet",
     "Pomanjšaj okno klepeta",
@@ -1101,7 +1113,7 @@ const SL_SI: [&str; N] = [
     "Še ni sporočil",
 ];
 
-const SQ_AL: [&str; N] = [
+const SQ_AL: &str = table![
     "Hap bisedën",
     "Mbyll bisedën",
     "Minimizo dritaren e bisedës",
@@ -1141,7 +1153,7 @@ const SQ_AL: [&str; N] = [
     "Ende nuk ka mesazhe",
 ];
 
-const SR_LATN: [&str; N] = [
+const SR_LATN: &str = table![
     "Otvori ćaskanje",
     "Zatvori ćaskanje",
     "Umanji prozor za ćaskanje",
@@ -1181,7 +1193,7 @@ const SR_LATN: [&str; N] = [
     "Još nema poruka",
 ];
 
-const SV_SE: [&str; N] = [
+const SV_SE: &str = table![
     "Öppna chatten",
     "Stäng chatten",
     "Minimera chattfönstret",
@@ -1221,7 +1233,7 @@ const SV_SE: [&str; N] = [
     "Inga meddelanden än",
 ];
 
-const TH_TH: [&str; N] = [
+const TH_TH: &str = table![
     "เปิดแชท",
     "ปิดแชท",
     "ย่อหน้าต่างแชท",
@@ -1261,7 +1273,7 @@ const TH_TH: [&str; N] = [
     "ยังไม่มีข้อความ",
 ];
 
-const TR_TR: [&str; N] = [
+const TR_TR: &str = table![
     "Sohbeti aç",
     "Sohbeti kapat",
     "Sohbet penceresini küçült",
@@ -1301,7 +1313,7 @@ const TR_TR: [&str; N] = [
     "Henüz mesaj yok",
 ];
 
-const UK_UA: [&str; N] = [
+const UK_UA: &str = table![
     "Відкрити чат",
     "Закрити чат",
     "Згорнути вікно чату",
@@ -1341,7 +1353,7 @@ const UK_UA: [&str; N] = [
     "Повідомлень ще немає",
 ];
 
-const ZH_HANS: [&str; N] = [
+const ZH_HANS: &str = table![
     "打开聊天",
     "关闭聊天",
     "最小化聊天窗口",
@@ -1381,7 +1393,7 @@ const ZH_HANS: [&str; N] = [
     "暂无消息",
 ];
 
-const ZH_HANT: [&str; N] = [
+const ZH_HANT: &str = table![
     "開啟聊天",
     "關閉聊天",
     "最小化聊天視窗",
@@ -1421,7 +1433,7 @@ const ZH_HANT: [&str; N] = [
     "尚無訊息",
 ];
 
-const ZH_TW: [&str; N] = [
+const ZH_TW: &str = table![
     "開啟聊天",
     "關閉聊天",
     "縮小聊天視窗",
@@ -1500,9 +1512,11 @@ mod tests {
 
     #[test]
     fn every_tag_resolves_to_its_own_table() {
-        let mut tables: [*const [&str; N]; 31] = [core::ptr::null(); 31];
+        let mut tables: [*const u8; 31] = [core::ptr::null(); 31];
         for (i, lang) in LANGS.iter().enumerate() {
-            tables[i] = table(lang);
+            tables[i] = table(lang).as_ptr();
+            assert_eq!(table(lang).matches(SEP).count(), N, "{lang}: not {N} texts");
+            assert!(table(lang).ends_with(SEP), "{lang}");
             if *lang == "en-US" {
                 continue;
             }

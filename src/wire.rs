@@ -414,7 +414,8 @@ impl Writer {
                 0..=0x1f => "",
                 _ => continue,
             };
-            self.out.push_str(&s[start..i]);
+            // Slicing at ASCII bytes; `get` keeps the slice-panic path out of the wasm.
+            self.out.push_str(s.get(start..i).unwrap_or_default());
             if escape.is_empty() {
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 self.out.push_str("\\u00");
@@ -425,7 +426,7 @@ impl Writer {
             }
             start = i + 1;
         }
-        self.out.push_str(&s[start..]);
+        self.out.push_str(s.get(start..).unwrap_or_default());
         self.out.push('"');
     }
 
