@@ -1,19 +1,19 @@
 //! localStorage with an in-memory fallback: missing, throwing or full storage never stops
 //! the widget. Values go through the browser's `JSON`, never a Rust JSON parser.
 
-use std::collections::HashMap;
-
 use js_sys::JSON;
 use wasm_bindgen::JsValue;
 
 use super::bridge::from_js;
 use crate::core::state::{storage_key, StoredState};
+use crate::core::vec_map::VecMap;
 use crate::wire;
 
 /// The widget's storage: localStorage while it works, memory after it fails.
 #[derive(Default)]
 pub struct Store {
-    memory: HashMap<String, String>,
+    /// Entries localStorage refused (a widget or two: no hash map needed).
+    memory: VecMap<String, String>,
     warned: bool,
 }
 
@@ -28,7 +28,7 @@ impl Store {
                 None
             }
         }
-        .or_else(|| self.memory.get(&key).cloned())?;
+        .or_else(|| self.memory.get(key.as_str()).cloned())?;
         decode(&text)
     }
 
@@ -38,7 +38,7 @@ impl Store {
         let text = wire::write_stored_state(state);
         let written = local().map(|s| s.set_item(&key, &text).is_ok()).unwrap_or(false);
         if written {
-            self.memory.remove(&key);
+            self.memory.remove(key.as_str());
         } else {
             self.warn("liveChat: localStorage failed while writing; keeping the chat in memory for this page");
             self.memory.insert(key, text);
@@ -48,7 +48,7 @@ impl Store {
     /// Removes every key the SDK owns for a widget.
     pub fn remove(&mut self, widget_id: &str) {
         let key = storage_key(widget_id);
-        self.memory.remove(&key);
+        self.memory.remove(key.as_str());
         if let Some(s) = local() {
             let _ = s.remove_item(&key);
         }
