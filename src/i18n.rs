@@ -142,75 +142,28 @@ pub fn is_rtl(lang: &str) -> bool {
 /// "sr-Latn" → "sr-Latn-RS", "zh-Hans" → "zh-Hans", others unchanged; unknown → "en-US").
 pub fn html_lang(lang: &str) -> &'static str {
     match lang {
-        "ar-AE" => "ar-AE",
-        "bs-BA" => "bs-BA",
-        "da-DK" => "da-DK",
-        "de-DE" => "de-DE",
-        "el-GR" => "el-GR",
-        "es-ES" => "es-ES",
         "es-LA" => "es-419",
-        "fr-FR" => "fr-FR",
-        "hr-HR" => "hr-HR",
-        "hu-HU" => "hu-HU",
-        "it-IT" => "it-IT",
-        "ja-JP" => "ja-JP",
-        "ko-KR" => "ko-KR",
-        "lt-LT" => "lt-LT",
-        "lv-LV" => "lv-LV",
-        "pl-PL" => "pl-PL",
-        "pt-BR" => "pt-BR",
-        "pt-PT" => "pt-PT",
-        "ro-RO" => "ro-RO",
-        "ru-RU" => "ru-RU",
-        "sl-SI" => "sl-SI",
-        "sq-AL" => "sq-AL",
         "sr-Latn" => "sr-Latn-RS",
-        "sv-SE" => "sv-SE",
-        "th-TH" => "th-TH",
-        "tr-TR" => "tr-TR",
-        "uk-UA" => "uk-UA",
-        "zh-Hans" => "zh-Hans",
-        "zh-Hant" => "zh-Hant",
-        "zh-TW" => "zh-TW",
-        _ => "en-US",
+        _ => TAGS.iter().find(|tag| **tag == lang).copied().unwrap_or("en-US"),
     }
 }
 
+/// The 31 tags of spec 001, in the order of [`TABLES`].
+const TAGS: [&str; 31] = [
+    "ar-AE", "bs-BA", "da-DK", "de-DE", "el-GR", "en-US", "es-ES", "es-LA", "fr-FR", "hr-HR", "hu-HU", "it-IT", "ja-JP",
+    "ko-KR", "lt-LT", "lv-LV", "pl-PL", "pt-BR", "pt-PT", "ro-RO", "ru-RU", "sl-SI", "sq-AL", "sr-Latn", "sv-SE", "th-TH",
+    "tr-TR", "uk-UA", "zh-Hans", "zh-Hant", "zh-TW",
+];
+
+/// The table of each tag of [`TAGS`] (a lookup, not a `match` of 31 string comparisons).
+const TABLES: [&str; 31] = [
+    AR_AE, BS_BA, DA_DK, DE_DE, EL_GR, EN_US, ES_ES, ES_LA, FR_FR, HR_HR, HU_HU, IT_IT, JA_JP, KO_KR, LT_LT, LV_LV, PL_PL,
+    PT_BR, PT_PT, RO_RO, RU_RU, SL_SI, SQ_AL, SR_LATN, SV_SE, TH_TH, TR_TR, UK_UA, ZH_HANS, ZH_HANT, ZH_TW,
+];
+
 /// The table of `lang`; en-US for anything unknown.
 fn table(lang: &str) -> &'static str {
-    match lang {
-        "ar-AE" => AR_AE,
-        "bs-BA" => BS_BA,
-        "da-DK" => DA_DK,
-        "de-DE" => DE_DE,
-        "el-GR" => EL_GR,
-        "es-ES" => ES_ES,
-        "es-LA" => ES_LA,
-        "fr-FR" => FR_FR,
-        "hr-HR" => HR_HR,
-        "hu-HU" => HU_HU,
-        "it-IT" => IT_IT,
-        "ja-JP" => JA_JP,
-        "ko-KR" => KO_KR,
-        "lt-LT" => LT_LT,
-        "lv-LV" => LV_LV,
-        "pl-PL" => PL_PL,
-        "pt-BR" => PT_BR,
-        "pt-PT" => PT_PT,
-        "ro-RO" => RO_RO,
-        "ru-RU" => RU_RU,
-        "sl-SI" => SL_SI,
-        "sq-AL" => SQ_AL,
-        "sr-Latn" => SR_LATN,
-        "sv-SE" => SV_SE,
-        "th-TH" => TH_TH,
-        "tr-TR" => TR_TR,
-        "uk-UA" => UK_UA,
-        "zh-Hans" => ZH_HANS,
-        "zh-Hant" => ZH_HANT,
-        "zh-TW" => ZH_TW,
-        _ => EN_US,
-    }
+    TAGS.iter().zip(TABLES).find(|(tag, _)| **tag == lang).map_or(EN_US, |(_, table)| table)
 }
 
 /// Separates (and ends) the texts of a table; no text contains it.
@@ -1484,6 +1437,11 @@ mod tests {
         "ru-RU", "sl-SI", "sq-AL", "sr-Latn", "sv-SE", "th-TH", "tr-TR", "uk-UA", "zh-Hans",
         "zh-Hant", "zh-TW",
     ];
+
+    #[test]
+    fn tags_are_the_spec_languages() {
+        assert_eq!(TAGS, LANGS);
+    }
 
     #[test]
     fn all_lists_every_key_in_order() {

@@ -208,13 +208,7 @@ impl Driver {
                 }
                 Effect::Persist(state) => self.store.save(&state),
                 Effect::ClearStorage { widget_id } => self.store.remove(&widget_id),
-                Effect::FetchConfig { widget_id } => {
-                    let base = self.base.clone();
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let result = http::fetch_config(&base, &widget_id).await;
-                        dispatch(Input::Config(widget_id, result));
-                    });
-                }
+                Effect::FetchConfig { widget_id } => http::fetch_config(&self.base, widget_id),
                 Effect::OpenSocket { path } => {
                     self.generation = self.generation.wrapping_add(1);
                     let url = ws_url(&self.base, &path);
