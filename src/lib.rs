@@ -11,6 +11,8 @@ pub mod linkify;
 pub mod wire;
 
 #[cfg(target_arch = "wasm32")]
+mod allocator;
+#[cfg(target_arch = "wasm32")]
 mod driver;
 #[cfg(target_arch = "wasm32")]
 mod view;
@@ -22,3 +24,8 @@ pub use driver::boot;
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub use driver::frames::decode as decode_server_frame;
+
+/// A few hundred bytes of size-class allocator instead of dlmalloc (see `allocator.rs`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: allocator::SizeClasses = allocator::SizeClasses::new();
