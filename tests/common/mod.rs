@@ -31,10 +31,7 @@ pub fn config(widget_id: &str) -> WidgetConfig {
         languages: vec![],
         default_language: "en-US".into(),
         multi_thread: false,
-        attachments: AttachmentPolicy {
-            max_bytes: 1024,
-            allowed_types: vec!["image/*".into(), "application/pdf".into()],
-        },
+        attachments: AttachmentPolicy { max_bytes: 1024, allowed_types: vec!["image/*".into(), "application/pdf".into()] },
         offline_message: "We reply by email".into(),
         online: true,
         ws_path: "/v1/ws".into(),
@@ -119,13 +116,7 @@ impl FakeServer {
 
     /// An agent answers in the active thread.
     pub fn agent_reply(&mut self, text: &str, now: u64) {
-        let thread_id = self
-            .threads
-            .iter()
-            .rev()
-            .find(|t| t.status == ThreadStatus::Open)
-            .map(|t| t.id.clone())
-            .expect("an open thread");
+        let thread_id = self.threads.iter().rev().find(|t| t.status == ThreadStatus::Open).map(|t| t.id.clone()).expect("an open thread");
         let message = Message {
             id: self.id("msg-"),
             thread_id: thread_id.clone(),
@@ -151,15 +142,7 @@ impl FakeServer {
                 if !known {
                     // No or unknown session: a new anonymous visitor with nothing yet.
                     let received = std::mem::take(&mut self.received);
-                    *self = FakeServer {
-                        up: true,
-                        received,
-                        next_id: self.next_id,
-                        multi_thread: self.multi_thread,
-                        silent: self.silent,
-                        refuse_sends: self.refuse_sends,
-                        ..Default::default()
-                    };
+                    *self = FakeServer { up: true, received, next_id: self.next_id, multi_thread: self.multi_thread, silent: self.silent, refuse_sends: self.refuse_sends, ..Default::default() };
                     self.session = Some(self.id("sess-"));
                 }
                 self.outbound.push_back(ServerFrame::Welcome {
@@ -183,8 +166,11 @@ impl FakeServer {
             }
             ClientFrame::Send { ref req, ref thread_id, new_thread, ref body } => {
                 if let Some((first, answer)) = self.answers.get(req) {
-                    let answer =
-                        if *first == frame { answer.clone() } else { error(req, error_code::IDEMPOTENCY_CONFLICT) };
+                    let answer = if *first == frame {
+                        answer.clone()
+                    } else {
+                        error(req, error_code::IDEMPOTENCY_CONFLICT)
+                    };
                     self.outbound.push_back(answer);
                     return;
                 }
@@ -202,12 +188,7 @@ impl FakeServer {
                     None => match active {
                         Some(t) => t,
                         None => {
-                            let thread = Thread {
-                                id: self.id("thr-"),
-                                status: ThreadStatus::Open,
-                                created_at: now,
-                                messages: vec![],
-                            };
+                            let thread = Thread { id: self.id("thr-"), status: ThreadStatus::Open, created_at: now, messages: vec![] };
                             self.threads.push(thread.clone());
                             let pending = std::mem::take(&mut self.pending_metadata);
                             if !pending.is_empty() {
@@ -244,8 +225,7 @@ impl FakeServer {
                     self.outbound.push_back(answer.clone());
                     return;
                 }
-                let open: Vec<String> =
-                    self.threads.iter().filter(|t| t.status == ThreadStatus::Open).map(|t| t.id.clone()).collect();
+                let open: Vec<String> = self.threads.iter().filter(|t| t.status == ThreadStatus::Open).map(|t| t.id.clone()).collect();
                 let targets: Vec<String> = match strategy {
                     _ if open.is_empty() => vec![],
                     MultiThreadStrategy::Active => vec![open.last().unwrap().clone()],
@@ -271,22 +251,12 @@ impl FakeServer {
                 self.customer = Some(customer.clone());
                 self.session = Some(self.id("sess-"));
                 self.outbound.push_back(ServerFrame::AuthOk { req, customer, session: self.session.clone().unwrap() });
-                self.outbound.push_back(ServerFrame::Sync {
-                    last_seq: self.events.len() as u64,
-                    threads: self.threads.clone(),
-                    pending_metadata: None,
-                });
+                self.outbound.push_back(ServerFrame::Sync { last_seq: self.events.len() as u64, threads: self.threads.clone(), pending_metadata: None });
             }
             ClientFrame::Logout { req } => {
                 // The next hello starts a new anonymous visitor with nothing.
                 let received = std::mem::take(&mut self.received);
-                *self = FakeServer {
-                    up: true,
-                    received,
-                    next_id: self.next_id,
-                    multi_thread: self.multi_thread,
-                    ..Default::default()
-                };
+                *self = FakeServer { up: true, received, next_id: self.next_id, multi_thread: self.multi_thread, ..Default::default() };
                 self.outbound.push_back(ServerFrame::LoggedOut { req });
             }
             ClientFrame::Ping { nonce } => {
@@ -299,12 +269,7 @@ impl FakeServer {
 }
 
 fn error(req: &str, code: &str) -> ServerFrame {
-    ServerFrame::Error {
-        req: Some(req.into()),
-        code: code.into(),
-        message: format!("refused: {code}"),
-        retry_after_ms: None,
-    }
+    ServerFrame::Error { req: Some(req.into()), code: code.into(), message: format!("refused: {code}"), retry_after_ms: None }
 }
 
 /// What the harness does when the widget asks for its configuration.
