@@ -1,5 +1,5 @@
 // Builds the demo page into dist/. The widget itself (wasm + glue + loader) is built by
-// scripts/build-widget.sh and copied to dist/widget/ untouched, as a customer would host it.
+// scripts/build-widget.sh into dist/widget/ (glue and loader minified), as a customer would host it.
 const path = require('path');
 const HtmlWebpackPlugin = require('html-webpack-plugin');
 

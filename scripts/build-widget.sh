@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the release widget (wasm + JS glue + loader) into dist/widget/ and the demo page
 # into dist/. Profile wasm-release: opt-level z, LTO, one codegen unit, panic=abort; then
-# wasm-opt -Oz from npm's binaryen. Prints the bundle sizes (raw and gzip).
+# wasm-opt -Oz from npm's binaryen; the JS glue and the loader are minified with npm's
+# terser. Prints the bundle sizes (raw and gzip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -13,7 +14,11 @@ wasm-bindgen target/wasm32-unknown-unknown/wasm-release/livechat_widget.wasm \
 npx --no-install wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
   pkg/livechat_widget_bg.wasm -o pkg/livechat_widget_bg.wasm
-cp pkg/livechat_widget.js pkg/livechat_widget_bg.wasm www/widget/livechat.js www/widget/livechat.d.ts dist/widget/
+cp pkg/livechat_widget_bg.wasm www/widget/livechat.d.ts dist/widget/
+# The JS glue and the loader are minified (ES modules: exports and import names are kept).
+for js in pkg/livechat_widget.js www/widget/livechat.js; do
+  npx --no-install terser "$js" --module --ecma 2020 --compress passes=2 --mangle -o "dist/widget/$(basename "$js")"
+done
 npx --no-install webpack --config webpack.config.js >/dev/null
 
 size() { printf '%-28s %8d B raw %8d B gzip\n' "$(basename "$1")" "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }

@@ -1,6 +1,6 @@
 //! UI strings in the 31 languages of spec 001 (en-US is the source and the fallback).
 //!
-//! One `const` table per language, indexed by `Key as usize`; a `match` on the tag
+//! One `const` table per language (one string, texts in `Key` order); a `match` on the tag
 //! picks the table. No allocation, no formatting, no dependencies (`core` only).
 
 /// A UI string.
@@ -130,7 +130,7 @@ impl Key {
 
 /// Returns the text of `key` in `lang` (one of the 31 tags; anything else → en-US).
 pub fn text(lang: &str, key: Key) -> &'static str {
-    table(lang)[key as usize]
+    table(lang).split(SEP).nth(key as usize).unwrap_or_default()
 }
 
 /// True for right-to-left languages (ar-AE).
@@ -142,75 +142,40 @@ pub fn is_rtl(lang: &str) -> bool {
 /// "sr-Latn" → "sr-Latn-RS", "zh-Hans" → "zh-Hans", others unchanged; unknown → "en-US").
 pub fn html_lang(lang: &str) -> &'static str {
     match lang {
-        "ar-AE" => "ar-AE",
-        "bs-BA" => "bs-BA",
-        "da-DK" => "da-DK",
-        "de-DE" => "de-DE",
-        "el-GR" => "el-GR",
-        "es-ES" => "es-ES",
         "es-LA" => "es-419",
-        "fr-FR" => "fr-FR",
-        "hr-HR" => "hr-HR",
-        "hu-HU" => "hu-HU",
-        "it-IT" => "it-IT",
-        "ja-JP" => "ja-JP",
-        "ko-KR" => "ko-KR",
-        "lt-LT" => "lt-LT",
-        "lv-LV" => "lv-LV",
-        "pl-PL" => "pl-PL",
-        "pt-BR" => "pt-BR",
-        "pt-PT" => "pt-PT",
-        "ro-RO" => "ro-RO",
-        "ru-RU" => "ru-RU",
-        "sl-SI" => "sl-SI",
-        "sq-AL" => "sq-AL",
         "sr-Latn" => "sr-Latn-RS",
-        "sv-SE" => "sv-SE",
-        "th-TH" => "th-TH",
-        "tr-TR" => "tr-TR",
-        "uk-UA" => "uk-UA",
-        "zh-Hans" => "zh-Hans",
-        "zh-Hant" => "zh-Hant",
-        "zh-TW" => "zh-TW",
-        _ => "en-US",
+        _ => TAGS.iter().find(|tag| **tag == lang).copied().unwrap_or("en-US"),
     }
 }
 
+/// The 31 tags of spec 001, in the order of [`TABLES`].
+const TAGS: [&str; 31] = [
+    "ar-AE", "bs-BA", "da-DK", "de-DE", "el-GR", "en-US", "es-ES", "es-LA", "fr-FR", "hr-HR", "hu-HU", "it-IT", "ja-JP",
+    "ko-KR", "lt-LT", "lv-LV", "pl-PL", "pt-BR", "pt-PT", "ro-RO", "ru-RU", "sl-SI", "sq-AL", "sr-Latn", "sv-SE", "th-TH",
+    "tr-TR", "uk-UA", "zh-Hans", "zh-Hant", "zh-TW",
+];
+
+/// The table of each tag of [`TAGS`] (a lookup, not a `match` of 31 string comparisons).
+const TABLES: [&str; 31] = [
+    AR_AE, BS_BA, DA_DK, DE_DE, EL_GR, EN_US, ES_ES, ES_LA, FR_FR, HR_HR, HU_HU, IT_IT, JA_JP, KO_KR, LT_LT, LV_LV, PL_PL,
+    PT_BR, PT_PT, RO_RO, RU_RU, SL_SI, SQ_AL, SR_LATN, SV_SE, TH_TH, TR_TR, UK_UA, ZH_HANS, ZH_HANT, ZH_TW,
+];
+
 /// The table of `lang`; en-US for anything unknown.
-fn table(lang: &str) -> &'static [&'static str; N] {
-    match lang {
-        "ar-AE" => &AR_AE,
-        "bs-BA" => &BS_BA,
-        "da-DK" => &DA_DK,
-        "de-DE" => &DE_DE,
-        "el-GR" => &EL_GR,
-        "es-ES" => &ES_ES,
-        "es-LA" => &ES_LA,
-        "fr-FR" => &FR_FR,
-        "hr-HR" => &HR_HR,
-        "hu-HU" => &HU_HU,
-        "it-IT" => &IT_IT,
-        "ja-JP" => &JA_JP,
-        "ko-KR" => &KO_KR,
-        "lt-LT" => &LT_LT,
-        "lv-LV" => &LV_LV,
-        "pl-PL" => &PL_PL,
-        "pt-BR" => &PT_BR,
-        "pt-PT" => &PT_PT,
-        "ro-RO" => &RO_RO,
-        "ru-RU" => &RU_RU,
-        "sl-SI" => &SL_SI,
-        "sq-AL" => &SQ_AL,
-        "sr-Latn" => &SR_LATN,
-        "sv-SE" => &SV_SE,
-        "th-TH" => &TH_TH,
-        "tr-TR" => &TR_TR,
-        "uk-UA" => &UK_UA,
-        "zh-Hans" => &ZH_HANS,
-        "zh-Hant" => &ZH_HANT,
-        "zh-TW" => &ZH_TW,
-        _ => &EN_US,
-    }
+fn table(lang: &str) -> &'static str {
+    TAGS.iter().zip(TABLES).find(|(tag, _)| **tag == lang).map_or(EN_US, |(_, table)| table)
+}
+
+/// Separates (and ends) the texts of a table; no text contains it.
+const SEP: char = '\u{1f}';
+
+/// A table is one string holding its texts in `Key` order, each followed by [`SEP`]: one
+/// (pointer, length) per language instead of one per text keeps 9 KB of poorly compressible
+/// pointers out of the wasm. `text` finds the n-th part (the tables are about 1 KB each).
+macro_rules! table {
+    ($($text:literal),* $(,)?) => {
+        concat!($($text, "\u{1f}"),*)
+    };
 }
 
 // Each table lists the keys in `Key` order:
@@ -221,7 +186,7 @@ fn table(lang: &str) -> &'static [&'static str; N] {
 // FileTypeNotAllowed, Download, StatusOpen, StatusSolved, StatusClosed, JumpToLatest,
 // Uploading, DropFileHere, NoMessagesYet.
 
-const EN_US: [&str; N] = [
+const EN_US: &str = table![
     "Open chat",
     "Close chat",
     "Minimize chat window",
@@ -261,7 +226,7 @@ const EN_US: [&str; N] = [
     "No messages yet",
 ];
 
-const AR_AE: [&str; N] = [
+const AR_AE: &str = table![
     "فتح الدردشة",
     "إغلاق الدردشة",
     "تصغير نافذة الدردشة",
@@ -301,7 +266,7 @@ const AR_AE: [&str; N] = [
     "لا توجد رسائل بعد",
 ];
 
-const BS_BA: [&str; N] = [
+const BS_BA: &str = table![
     "Otvori chat",
     "Zatvori chat",
     "Minimiziraj prozor chata",
@@ -341,7 +306,7 @@ const BS_BA: [&str; N] = [
     "Još nema poruka",
 ];
 
-const DA_DK: [&str; N] = [
+const DA_DK: &str = table![
     "Åbn chat",
     "Luk chat",
     "Minimer chatvinduet",
@@ -381,7 +346,7 @@ const DA_DK: [&str; N] = [
     "Ingen beskeder endnu",
 ];
 
-const DE_DE: [&str; N] = [
+const DE_DE: &str = table![
     "Chat öffnen",
     "Chat schließen",
     "Chatfenster minimieren",
@@ -421,7 +386,7 @@ const DE_DE: [&str; N] = [
     "Noch keine Nachrichten",
 ];
 
-const EL_GR: [&str; N] = [
+const EL_GR: &str = table![
     "Άνοιγμα συνομιλίας",
     "Κλείσιμο συνομιλίας",
     "Ελαχιστοποίηση παραθύρου συνομιλίας",
@@ -461,7 +426,7 @@ const EL_GR: [&str; N] = [
     "Δεν υπάρχουν μηνύματα ακόμα",
 ];
 
-const ES_ES: [&str; N] = [
+const ES_ES: &str = table![
     "Abrir chat",
     "Cerrar chat",
     "Minimizar la ventana del chat",
@@ -501,7 +466,7 @@ const ES_ES: [&str; N] = [
     "Aún no hay mensajes",
 ];
 
-const ES_LA: [&str; N] = [
+const ES_LA: &str = table![
     "Abrir chat",
     "Cerrar chat",
     "Minimizar la ventana de chat",
@@ -541,7 +506,7 @@ const ES_LA: [&str; N] = [
     "Todavía no hay mensajes",
 ];
 
-const FR_FR: [&str; N] = [
+const FR_FR: &str = table![
     "Ouvrir le chat",
     "Fermer le chat",
     "Réduire la fenêtre de chat",
@@ -581,7 +546,7 @@ const FR_FR: [&str; N] = [
     "Aucun message pour l’instant",
 ];
 
-const HR_HR: [&str; N] = [
+const HR_HR: &str = table![
     "Otvori chat",
     "Zatvori chat",
     "Minimiziraj prozor chata",
@@ -621,7 +586,7 @@ const HR_HR: [&str; N] = [
     "Još nema poruka",
 ];
 
-const HU_HU: [&str; N] = [
+const HU_HU: &str = table![
     "Csevegés megnyitása",
     "Csevegés bezárása",
     "Csevegőablak kis méretre állítása",
@@ -661,7 +626,7 @@ const HU_HU: [&str; N] = [
     "Még nincsenek üzenetek",
 ];
 
-const IT_IT: [&str; N] = [
+const IT_IT: &str = table![
     "Apri la chat",
     "Chiudi la chat",
     "Riduci la finestra della chat",
@@ -701,7 +666,7 @@ const IT_IT: [&str; N] = [
     "Ancora nessun messaggio",
 ];
 
-const JA_JP: [&str; N] = [
+const JA_JP: &str = table![
     "チャットを開く",
     "チャットを閉じる",
     "チャットウィンドウを最小化",
@@ -741,7 +706,7 @@ const JA_JP: [&str; N] = [
     "まだメッセージはありません",
 ];
 
-const KO_KR: [&str; N] = [
+const KO_KR: &str = table![
     "채팅 열기",
     "채팅 닫기",
     "채팅 창 최소화",
@@ -781,7 +746,7 @@ const KO_KR: [&str; N] = [
     "아직 메시지가 없습니다",
 ];
 
-const LT_LT: [&str; N] = [
+const LT_LT: &str = table![
     "Atidaryti pokalbį",
     "Uždaryti pokalbį",
     "Sumažinti pokalbio langą",
@@ -821,7 +786,7 @@ const LT_LT: [&str; N] = [
     "Žinučių dar nėra",
 ];
 
-const LV_LV: [&str; N] = [
+const LV_LV: &str = table![
     "Atvērt tērzēšanu",
     "Aizvērt tērzēšanu",
     "Minimizēt tērzēšanas logu",
@@ -861,7 +826,7 @@ const LV_LV: [&str; N] = [
     "Vēl nav ziņu",
 ];
 
-const PL_PL: [&str; N] = [
+const PL_PL: &str = table![
     "Otwórz czat",
     "Zamknij czat",
     "Zminimalizuj okno czatu",
@@ -901,7 +866,7 @@ const PL_PL: [&str; N] = [
     "Nie ma jeszcze wiadomości",
 ];
 
-const PT_BR: [&str; N] = [
+const PT_BR: &str = table![
     "Abrir chat",
     "Fechar chat",
     "Minimizar janela do chat",
@@ -941,7 +906,7 @@ const PT_BR: [&str; N] = [
     "Nenhuma mensagem ainda",
 ];
 
-const PT_PT: [&str; N] = [
+const PT_PT: &str = table![
     "Abrir chat",
     "Fechar chat",
     "Minimizar janela de chat",
@@ -981,7 +946,7 @@ const PT_PT: [&str; N] = [
     "Ainda não há mensagens",
 ];
 
-const RO_RO: [&str; N] = [
+const RO_RO: &str = table![
     "Deschide chatul",
     "Închide chatul",
     "Minimizează fereastra de chat",
@@ -1021,7 +986,7 @@ const RO_RO: [&str; N] = [
     "Niciun mesaj deocamdată",
 ];
 
-const RU_RU: [&str; N] = [
+const RU_RU: &str = table![
     "Открыть чат",
     "Закрыть чат",
     "Свернуть окно чата",
@@ -1061,7 +1026,7 @@ const RU_RU: [&str; N] = [
     "Сообщений пока нет",
 ];
 
-const SL_SI: [&str; N] = [
+const SL_SI: &str = table![
     "Odpri klepet",
     "Zapri klepet",
     "Pomanjšaj okno klepeta",
@@ -1101,7 +1066,7 @@ const SL_SI: [&str; N] = [
     "Še ni sporočil",
 ];
 
-const SQ_AL: [&str; N] = [
+const SQ_AL: &str = table![
     "Hap bisedën",
     "Mbyll bisedën",
     "Minimizo dritaren e bisedës",
@@ -1141,7 +1106,7 @@ const SQ_AL: [&str; N] = [
     "Ende nuk ka mesazhe",
 ];
 
-const SR_LATN: [&str; N] = [
+const SR_LATN: &str = table![
     "Otvori ćaskanje",
     "Zatvori ćaskanje",
     "Umanji prozor za ćaskanje",
@@ -1181,7 +1146,7 @@ const SR_LATN: [&str; N] = [
     "Još nema poruka",
 ];
 
-const SV_SE: [&str; N] = [
+const SV_SE: &str = table![
     "Öppna chatten",
     "Stäng chatten",
     "Minimera chattfönstret",
@@ -1221,7 +1186,7 @@ const SV_SE: [&str; N] = [
     "Inga meddelanden än",
 ];
 
-const TH_TH: [&str; N] = [
+const TH_TH: &str = table![
     "เปิดแชท",
     "ปิดแชท",
     "ย่อหน้าต่างแชท",
@@ -1261,7 +1226,7 @@ const TH_TH: [&str; N] = [
     "ยังไม่มีข้อความ",
 ];
 
-const TR_TR: [&str; N] = [
+const TR_TR: &str = table![
     "Sohbeti aç",
     "Sohbeti kapat",
     "Sohbet penceresini küçült",
@@ -1301,7 +1266,7 @@ const TR_TR: [&str; N] = [
     "Henüz mesaj yok",
 ];
 
-const UK_UA: [&str; N] = [
+const UK_UA: &str = table![
     "Відкрити чат",
     "Закрити чат",
     "Згорнути вікно чату",
@@ -1341,7 +1306,7 @@ const UK_UA: [&str; N] = [
     "Повідомлень ще немає",
 ];
 
-const ZH_HANS: [&str; N] = [
+const ZH_HANS: &str = table![
     "打开聊天",
     "关闭聊天",
     "最小化聊天窗口",
@@ -1381,7 +1346,7 @@ const ZH_HANS: [&str; N] = [
     "暂无消息",
 ];
 
-const ZH_HANT: [&str; N] = [
+const ZH_HANT: &str = table![
     "開啟聊天",
     "關閉聊天",
     "最小化聊天視窗",
@@ -1421,7 +1386,7 @@ const ZH_HANT: [&str; N] = [
     "尚無訊息",
 ];
 
-const ZH_TW: [&str; N] = [
+const ZH_TW: &str = table![
     "開啟聊天",
     "關閉聊天",
     "縮小聊天視窗",
@@ -1474,6 +1439,11 @@ mod tests {
     ];
 
     #[test]
+    fn tags_are_the_spec_languages() {
+        assert_eq!(TAGS, LANGS);
+    }
+
+    #[test]
     fn all_lists_every_key_in_order() {
         for (i, key) in Key::ALL.iter().enumerate() {
             assert_eq!(*key as usize, i, "{key:?}");
@@ -1500,9 +1470,11 @@ mod tests {
 
     #[test]
     fn every_tag_resolves_to_its_own_table() {
-        let mut tables: [*const [&str; N]; 31] = [core::ptr::null(); 31];
+        let mut tables: [*const u8; 31] = [core::ptr::null(); 31];
         for (i, lang) in LANGS.iter().enumerate() {
-            tables[i] = table(lang);
+            tables[i] = table(lang).as_ptr();
+            assert_eq!(table(lang).matches(SEP).count(), N, "{lang}: not {N} texts");
+            assert!(table(lang).ends_with(SEP), "{lang}");
             if *lang == "en-US" {
                 continue;
             }

@@ -8,7 +8,10 @@ extern crate alloc;
 pub mod core;
 pub mod i18n;
 pub mod linkify;
+pub mod wire;
 
+#[cfg(target_arch = "wasm32")]
+mod allocator;
 #[cfg(target_arch = "wasm32")]
 mod driver;
 #[cfg(target_arch = "wasm32")]
@@ -21,3 +24,8 @@ pub use driver::boot;
 #[cfg(target_arch = "wasm32")]
 #[doc(hidden)]
 pub use driver::frames::decode as decode_server_frame;
+
+/// A few hundred bytes of size-class allocator instead of dlmalloc (see `allocator.rs`).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: allocator::SizeClasses = allocator::SizeClasses::new();

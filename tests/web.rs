@@ -294,3 +294,28 @@ async fn throwing_local_storage_keeps_the_widget_working() {
     assert!(shown.error.is_null() && drafted.error.is_null());
     assert_eq!(drafted.field("draft").as_string().as_deref(), Some("in memory"));
 }
+
+/// The stored text is written by hand in Rust (`wire`); it must be exactly what
+/// `JSON.stringify` gives for the same data (the format before, with serde-wasm-bindgen):
+/// JavaScript's number formatting, escaping and key order (array indices first).
+#[wasm_bindgen_test]
+async fn stored_text_is_exactly_what_json_stringify_writes() {
+    fresh_start().await;
+    // Keys in the order a sorted map keeps them, index keys first as JavaScript orders them.
+    let metadata = r#"{"0":0,"2":"two","10":"ten","-0":-0,"a\"b":"q\"uote","big":1e+21,"ctl":"\u0000\u001f\b\f\n\r\t\\/","em":"😀 漢 é \u2028\u2029","f":0.1,"neg":-12.5,"nested":{"arr":[1,2.5,null,true,false,{}],"tiny":5e-324,"x":-1e-7},"safe":9007199254740991,"unsafe":9007199254740993}"#;
+    let arg = format!(r#"{{"metadata":{metadata},"multiThreadStrategy":"ALL"}}"#);
+    let _ = call("send_contextual_data", json(&arg)).await;
+    let custom = r#"{"type":"CUSTOM_DATA","customData":{"z":[1.25,"\u0001"],"a":null},"userMessage":"hi \"there\"\n"}"#;
+    let _ = call("send", json(custom)).await;
+    let stored = storage().get_item(KEY).unwrap().expect("state written");
+    let canonical = JSON::stringify(&JSON::parse(&stored).unwrap()).unwrap().as_string().unwrap();
+    assert_eq!(stored, canonical);
+    let parsed = JSON::parse(&stored).unwrap();
+    let outbox: Array = Reflect::get(&parsed, &"outbox".into()).unwrap().dyn_into().unwrap();
+    let request = Reflect::get(&outbox.get(0), &"request".into()).unwrap();
+    let data = Reflect::get(&request, &"contextual_data".into()).unwrap();
+    let written = JSON::stringify(&Reflect::get(&data, &"metadata".into()).unwrap()).unwrap().as_string().unwrap();
+    let given = JSON::stringify(&json(metadata)).unwrap().as_string().unwrap();
+    assert_eq!(written, given);
+    assert_eq!(outbox.length(), 2, "{stored}");
+}

@@ -391,6 +391,16 @@ pub fn check_json_depth(text: &str, max_depth: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Moves a parsed object into the `BTreeMap` the protocol types hold. It is already sorted:
+/// inserting in order avoids `collect`, which sorts again (and brings a slice sort into the wasm).
+pub fn into_btree(map: Map<String, Json>) -> alloc::collections::BTreeMap<String, Json> {
+    let mut out = alloc::collections::BTreeMap::new();
+    for (k, v) in map {
+        out.insert(k, v);
+    }
+    out
+}
+
 /// A short name of a JSON value's type, for error messages.
 pub fn kind(value: &Json) -> &'static str {
     match value {

@@ -809,7 +809,7 @@ impl Widget {
             Command::SendContextualData { metadata, strategy } => {
                 let id = self.rng.id("d-");
                 self.awaiting.insert(id.clone(), call);
-                let request = OutboxRequest::ContextualData { metadata: metadata.into_iter().collect(), strategy };
+                let request = OutboxRequest::ContextualData { metadata: command::into_btree(metadata), strategy };
                 self.state.outbox.push(OutboxItem { id, request, status: Delivery::Sending, created_at: now });
                 self.flush_outbox();
             }

@@ -22,6 +22,15 @@ impl<K: PartialEq, V> VecMap<K, V> {
         }
     }
 
+    /// The value of `key`.
+    pub fn get<Q: ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: core::borrow::Borrow<Q>,
+        Q: PartialEq,
+    {
+        self.0.iter().find(|(k, _)| k.borrow() == key).map(|(_, v)| v)
+    }
+
     /// Removes and returns the value of `key`.
     pub fn remove<Q: ?Sized>(&mut self, key: &Q) -> Option<V>
     where

@@ -1,13 +1,13 @@
 //! The JavaScript boundary: `JsValue` in, typed command out; results and errors back to JS.
 //! Nothing here throws into the page: every failure becomes an [`ApiError`].
 
-use js_sys::{Function, Reflect, JSON};
+use js_sys::{Array, Function, Object, Reflect, JSON};
 use livechat_protocol::Json;
-use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::command::{self, check_json_depth, MAX_ARG_DEPTH};
-use crate::core::{ApiError, Command, ErrorCode};
+use crate::core::{ApiError, Command, ErrorCode, Reply};
+use crate::wire;
 
 /// Largest argument accepted, as JSON text (room for a 10 MB attachment in base64).
 const MAX_ARG_BYTES: u32 = 16 * 1024 * 1024;
@@ -50,14 +50,62 @@ fn to_json(arg: &JsValue) -> Result<Option<Json>, ApiError> {
     let Some(text) = text.as_string() else { return Ok(None) };
     check_json_depth(&text, MAX_ARG_DEPTH)?;
     let parsed = JSON::parse(&text).map_err(|_| ApiError::invalid("the argument is not valid JSON"))?;
-    serde_wasm_bindgen::from_value::<Json>(parsed)
-        .map(Some)
-        .map_err(|_| ApiError::invalid("the argument contains a value that is not JSON data"))
+    from_js(&parsed).map(Some).ok_or_else(|| ApiError::invalid("the argument contains a value that is not JSON data"))
 }
 
-/// Serializes a value the way `JSON.parse` would have produced it (plain objects, nulls).
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
-    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::NULL)
+/// Deepest nesting [`from_js`] converts (arguments are limited to [`MAX_ARG_DEPTH`] before).
+const MAX_VALUE_DEPTH: u32 = 100;
+
+/// Converts what `JSON.parse` produced into a [`Json`] value (the readers in [`wire`] take
+/// it from there). Integers within JavaScript's safe range become integers, other numbers
+/// floats; `None` when nested deeper than [`MAX_VALUE_DEPTH`].
+pub fn from_js(v: &JsValue) -> Option<Json> {
+    convert(v, 0)
+}
+
+fn convert(v: &JsValue, depth: u32) -> Option<Json> {
+    if let Some(b) = v.as_bool() {
+        return Some(Json::Bool(b));
+    }
+    if let Some(f) = v.as_f64() {
+        return Some(if f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_991.0 {
+            Json::from(f as i64)
+        } else {
+            serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number)
+        });
+    }
+    if let Some(s) = v.as_string() {
+        return Some(Json::String(s));
+    }
+    if !v.is_object() {
+        return Some(Json::Null);
+    }
+    if depth >= MAX_VALUE_DEPTH {
+        return None;
+    }
+    if Array::is_array(v) {
+        return Array::from(v).iter().map(|item| convert(&item, depth + 1)).collect::<Option<_>>().map(Json::Array);
+    }
+    let mut map = serde_json::Map::new();
+    for key in Object::keys(v.unchecked_ref::<Object>()).iter() {
+        let value = convert(&Reflect::get(v, &key).unwrap_or(JsValue::NULL), depth + 1)?;
+        map.insert(key.as_string()?, value);
+    }
+    Some(Json::Object(map))
+}
+
+/// A callback's result as a plain object.
+pub fn reply_js(reply: &Reply) -> JsValue {
+    parse(&wire::write_reply(reply))
+}
+
+/// An error as a plain `{code, message[, reason]}` object.
+pub fn error_js(error: &ApiError) -> JsValue {
+    parse(&wire::write_error(error))
+}
+
+fn parse(text: &str) -> JsValue {
+    JSON::parse(text).unwrap_or(JsValue::NULL)
 }
 
 /// Calls a page callback; a callback that throws is reported, never propagated.

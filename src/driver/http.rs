@@ -1,43 +1,88 @@
 //! `GET /v1/widgets/{id}/config` with the browser's fetch.
+//!
+//! Promise callbacks instead of `async`/`JsFuture`: the widget's only asynchronous request
+//! does not need an executor (wasm-bindgen-futures' task queue) in the wasm. Each stage
+//! hands one once-callable function to both `then` handlers, so nothing is left behind.
 
-use js_sys::JSON;
+use js_sys::{Promise, JSON};
 use livechat_protocol::WidgetConfig;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
 use web_sys::Response;
 
+use super::bridge::from_js;
+use super::{dispatch, Input};
 use crate::core::ConfigError;
+use crate::wire;
 
-/// Fetches a widget's configuration from the server at `base`; `prefetched` is the
-/// loader's request for it (started in parallel with the wasm), used when it succeeded.
-pub async fn fetch_config(
-    base: &str,
-    widget_id: &str,
-    prefetched: Option<js_sys::Promise>,
-) -> Result<WidgetConfig, ConfigError> {
-    let unavailable = |what: &str| ConfigError::Unavailable(what.into());
-    let early = match prefetched {
-        Some(p) => JsFuture::from(p).await.ok().and_then(|r| r.dyn_into::<Response>().ok()),
-        None => None,
-    };
-    let response = match early {
-        Some(r) => r,
-        None => {
-            let window = web_sys::window().ok_or_else(|| unavailable("no window"))?;
-            let url = format!("{base}/v1/widgets/{widget_id}/config");
-            let response = JsFuture::from(window.fetch_with_str(&url)).await.map_err(|_| unavailable("network error"))?;
-            response.dyn_into().map_err(|_| unavailable("not a response"))?
-        }
+fn unavailable(what: &str) -> ConfigError {
+    ConfigError::Unavailable(what.into())
+}
+
+fn done(widget_id: String, result: Result<WidgetConfig, ConfigError>) {
+    dispatch(Input::Config(widget_id, result));
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A promise, seen only for `then` with plain JS functions.
+    #[wasm_bindgen(js_name = Promise)]
+    type Thenable;
+    /// `promise.then(onFulfilled, onRejected)`.
+    #[wasm_bindgen(method, js_name = then)]
+    fn then_fns(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
+}
+
+/// Calls `then(value)` with the promise's value, or with `undefined`-or-the-reason when it
+/// rejects (the callers tell the two apart by the value's type).
+fn settle(promise: &Promise, then: impl FnOnce(JsValue) + 'static) {
+    let f = Closure::once_into_js(then);
+    promise.unchecked_ref::<Thenable>().then_fns(&f, &f);
+}
+
+/// Fetches a widget's configuration from the server at `base`; the answer arrives as
+/// [`Input::Config`]. `prefetched` is the loader's request for it (started while the wasm
+/// downloaded); when it failed, the configuration is fetched again.
+pub fn fetch_config(base: &str, widget_id: String, prefetched: Option<Promise>) {
+    if let Some(early) = prefetched {
+        let base = base.to_string();
+        return settle(&early, move |response| {
+            if response.is_instance_of::<Response>() {
+                read_config(widget_id, response);
+            } else {
+                fetch_config(&base, widget_id, None);
+            }
+        });
+    }
+    let Some(window) = web_sys::window() else { return done(widget_id, Err(unavailable("no window"))) };
+    let url = format!("{base}/v1/widgets/{widget_id}/config");
+    settle(&window.fetch_with_str(&url), move |response| read_config(widget_id, response));
+}
+
+/// Reads a configuration response (or the reason its fetch failed).
+fn read_config(widget_id: String, response: JsValue) {
+    // A rejected fetch hands over an error, not a Response.
+    let Ok(response) = response.dyn_into::<Response>() else {
+        return done(widget_id, Err(unavailable("network error")));
     };
     match response.status() {
         200 => {}
-        404 => return Err(ConfigError::UnknownWidget),
-        403 => return Err(ConfigError::OriginNotAllowed),
-        status => return Err(ConfigError::Unavailable(format!("HTTP {status}"))),
+        404 => return done(widget_id, Err(ConfigError::UnknownWidget)),
+        403 => return done(widget_id, Err(ConfigError::OriginNotAllowed)),
+        status => return done(widget_id, Err(ConfigError::Unavailable(format!("HTTP {status}")))),
     }
-    let text = JsFuture::from(response.text().map_err(|_| unavailable("unreadable body"))?)
-        .await
-        .map_err(|_| unavailable("unreadable body"))?;
-    let value = JSON::parse(&text.as_string().unwrap_or_default()).map_err(|_| unavailable("invalid JSON"))?;
-    serde_wasm_bindgen::from_value(value).map_err(|_| unavailable("unexpected configuration format"))
+    let Ok(text) = response.text() else { return done(widget_id, Err(unavailable("unreadable body"))) };
+    settle(&text, move |text| {
+        // A rejected body hands over an error, not a string.
+        let Some(text) = text.as_string() else { return done(widget_id, Err(unavailable("unreadable body"))) };
+        let result = match JSON::parse(&text) {
+            Err(_) => Err(unavailable("invalid JSON")),
+            Ok(value) => from_js(&value)
+                .as_ref()
+                .and_then(wire::widget_config)
+                .ok_or_else(|| unavailable("unexpected configuration format")),
+        };
+        done(widget_id, result);
+    });
 }

@@ -260,12 +260,8 @@ impl Driver {
                     self.store.remove(&widget_id);
                 }
                 Effect::FetchConfig { widget_id } => {
-                    let base = self.base.clone();
                     let prefetched = self.prefetched.take().filter(|(id, _)| *id == widget_id).map(|(_, p)| p);
-                    wasm_bindgen_futures::spawn_local(async move {
-                        let result = http::fetch_config(&base, &widget_id, prefetched).await;
-                        dispatch(Input::Config(widget_id, result));
-                    });
+                    http::fetch_config(&self.base, widget_id, prefetched);
                 }
                 Effect::OpenSocket { path } => {
                     self.generation = self.generation.wrapping_add(1);
@@ -284,8 +280,8 @@ impl Driver {
                     self.socket = None;
                 }
                 Effect::SendFrame(frame) => {
-                    if let (Some(socket), Some(text)) = (&self.socket, JSON::stringify(&bridge::to_js(&frame)).ok()) {
-                        socket.send(&String::from(text));
+                    if let Some(socket) = &self.socket {
+                        socket.send(&crate::wire::write_client_frame(&frame));
                     }
                 }
                 Effect::Render => self.render(),
@@ -328,13 +324,13 @@ impl Driver {
     fn reply(&mut self, call: CallId, result: Result<widget_core::Reply, widget_core::ApiError>) {
         let Some(callback) = self.callbacks.remove(&call) else {
             if let Err(e) = result {
-                web_sys::console::warn_2(&"liveChat:".into(), &bridge::to_js(&e));
+                web_sys::console::warn_2(&"liveChat:".into(), &bridge::error_js(&e));
             }
             return;
         };
         match result {
-            Ok(r) => bridge::invoke(&callback, JsValue::NULL, bridge::to_js(&r)),
-            Err(e) => bridge::invoke(&callback, bridge::to_js(&e), JsValue::UNDEFINED),
+            Ok(r) => bridge::invoke(&callback, JsValue::NULL, bridge::reply_js(&r)),
+            Err(e) => bridge::invoke(&callback, bridge::error_js(&e), JsValue::UNDEFINED),
         }
     }
 

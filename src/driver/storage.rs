@@ -1,18 +1,19 @@
 //! localStorage with an in-memory fallback: missing, throwing or full storage never stops
 //! the widget. Values go through the browser's `JSON`, never a Rust JSON parser.
 
-use std::collections::HashMap;
-
 use js_sys::JSON;
 use wasm_bindgen::JsValue;
 
-use super::bridge::to_js;
+use super::bridge::from_js;
 use crate::core::state::{storage_key, StoredState};
+use crate::core::vec_map::VecMap;
+use crate::wire;
 
 /// The widget's storage: localStorage while it works, memory after it fails.
 #[derive(Default)]
 pub struct Store {
-    memory: HashMap<String, String>,
+    /// Entries localStorage refused (a widget or two: no hash map needed).
+    memory: VecMap<String, String>,
     warned: bool,
 }
 
@@ -23,23 +24,23 @@ impl Store {
         let text = match local().map(|s| s.get_item(&key)) {
             Some(Ok(v)) => v,
             _ => {
-                self.warn("reading");
+                self.warn("liveChat: localStorage failed while reading; keeping the chat in memory for this page");
                 None
             }
         }
-        .or_else(|| self.memory.get(&key).cloned())?;
+        .or_else(|| self.memory.get(key.as_str()).cloned())?;
         decode(&text)
     }
 
     /// Saves a widget's state; keeps it in memory when localStorage refuses.
     pub fn save(&mut self, state: &StoredState) {
         let key = storage_key(&state.widget_id);
-        let Some(text) = JSON::stringify(&to_js(state)).ok().and_then(|t| t.as_string()) else { return };
+        let text = wire::write_stored_state(state);
         let written = local().map(|s| s.set_item(&key, &text).is_ok()).unwrap_or(false);
         if written {
-            self.memory.remove(&key);
+            self.memory.remove(key.as_str());
         } else {
-            self.warn("writing");
+            self.warn("liveChat: localStorage failed while writing; keeping the chat in memory for this page");
             self.memory.insert(key, text);
         }
     }
@@ -52,18 +53,16 @@ impl Store {
     /// Removes every key the SDK owns for a widget.
     pub fn remove(&mut self, widget_id: &str) {
         let key = storage_key(widget_id);
-        self.memory.remove(&key);
+        self.memory.remove(key.as_str());
         if let Some(s) = local() {
             let _ = s.remove_item(&key);
         }
     }
 
-    fn warn(&mut self, what: &str) {
+    fn warn(&mut self, message: &'static str) {
         if !self.warned {
             self.warned = true;
-            web_sys::console::warn_1(
-                &format!("liveChat: localStorage failed while {what}; keeping the chat in memory for this page").into(),
-            );
+            web_sys::console::warn_1(&message.into());
         }
     }
 }
@@ -71,7 +70,7 @@ impl Store {
 /// Parses stored text; anything unreadable is `None` (the core then starts clean).
 pub fn decode(text: &str) -> Option<StoredState> {
     let value: JsValue = JSON::parse(text).ok()?;
-    serde_wasm_bindgen::from_value(value).ok()
+    wire::stored_state(&from_js(&value)?)
 }
 
 fn local() -> Option<web_sys::Storage> {
