@@ -9,7 +9,13 @@ if (!(stub && stub.loaded)) {
   const first = ((stub && stub.q) || []).find((a) => a[0] === 'init' && typeof a[1] === 'string');
   const config = first ? fetch(`${base.origin}/v1/widgets/${first[1]}/config`).catch(() => null) : null;
   import('./livechat_widget.js')
-    .then((glue) => glue.default({ module_or_path: wasm }).then(() => glue.boot(base.origin, first ? first[1] : undefined, config)))
+    // Instantiating and booting are separate tasks, so neither holds the page's main thread
+    // for long (the first call into the wasm also compiles what it runs).
+    .then((glue) => glue.default({ module_or_path: wasm }).then(() => new Promise((go) => setTimeout(go, 0))).then(() => {
+      performance.mark('livechat:instantiated');
+      glue.boot(base.origin, first ? first[1] : undefined, config);
+      performance.mark('livechat:booted');
+    }))
     .catch((err) => {
       const text = String(err && err.message || err);
       const csp = /unsafe-eval|Content Security Policy|CSP|wasm-eval/i.test(text);
