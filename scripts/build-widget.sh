@@ -2,7 +2,8 @@
 # Builds the release widget (wasm + JS glue + loader) into dist/widget/ and the demo page
 # into dist/. Profile wasm-release: opt-level z, LTO, one codegen unit, panic=abort; then
 # wasm-opt -Oz from npm's binaryen; the JS glue and the loader are minified with npm's
-# terser. Prints the bundle sizes (raw and gzip).
+# terser; .gz and .br sidecars of every compressible file for the server to send.
+# Prints the bundle sizes (raw and gzip).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -20,6 +21,9 @@ for js in pkg/livechat_widget.js www/widget/livechat.js; do
   npx --no-install terser "$js" --module --ecma 2020 --compress passes=2 --mangle -o "dist/widget/$(basename "$js")"
 done
 npx --no-install webpack --config webpack.config.js >/dev/null
+# gzip and brotli sidecars, served by the server to browsers that accept them.
+find dist \( -name '*.gz' -o -name '*.br' \) -delete
+node scripts/precompress.mjs dist
 
 size() { printf '%-28s %8d B raw %8d B gzip\n' "$(basename "$1")" "$(wc -c <"$1")" "$(gzip -9c "$1" | wc -c)"; }
 echo "widget bundle (dist/widget):"

@@ -1,11 +1,11 @@
-//! Plain HTTP endpoints: health, widget config (with CORS), attachments, static files, demo JWT.
+//! Plain HTTP endpoints: health, widget config (with CORS), attachments, demo JWT.
+//! Static files are in `static_files.rs`.
 
-use std::path::{Component, Path as FsPath, PathBuf};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use livechat_protocol::{error_code, HttpError};
 use serde::Deserialize;
@@ -275,130 +275,9 @@ pub async fn demo_jwt_preflight(State(app): State<Arc<App>>, headers: HeaderMap)
     preflight_for(&app, None, &headers, "POST, OPTIONS")
 }
 
-/// MIME type for static files.
-pub fn static_mime(path: &FsPath) -> &'static str {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "html" | "htm" => "text/html; charset=utf-8",
-        "js" | "mjs" => "text/javascript; charset=utf-8",
-        "css" => "text/css; charset=utf-8",
-        "json" | "map" => "application/json",
-        "wasm" => "application/wasm",
-        "svg" => "image/svg+xml",
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "ico" => "image/x-icon",
-        "txt" => "text/plain; charset=utf-8",
-        "woff" => "font/woff",
-        "woff2" => "font/woff2",
-        "pdf" => "application/pdf",
-        _ => "application/octet-stream",
-    }
-}
-
-fn percent_decode(s: &str) -> Option<String> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' {
-            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(h, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
-}
-
-/// Maps a URL path to a file under `root`, refusing anything that could leave it.
-pub fn resolve_static(root: &FsPath, url_path: &str) -> Option<PathBuf> {
-    let decoded = percent_decode(url_path)?;
-    if decoded.contains('\0') || decoded.contains('\\') {
-        return None;
-    }
-    let mut p = root.to_path_buf();
-    for comp in FsPath::new(decoded.trim_start_matches('/')).components() {
-        match comp {
-            Component::Normal(c) => p.push(c),
-            Component::CurDir => {}
-            _ => return None,
-        }
-    }
-    Some(p)
-}
-
-/// Fallback: static files from `--static-dir` (GET/HEAD), JSON 404 otherwise.
-pub async fn static_files(State(app): State<Arc<App>>, method: Method, uri: Uri) -> Response {
-    let not_found = || error(StatusCode::NOT_FOUND, "not_found", "not found");
-    let Some(root) = &app.static_dir else {
-        return not_found();
-    };
-    if method != Method::GET && method != Method::HEAD {
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            "method not allowed",
-        );
-    }
-    let Some(mut path) = resolve_static(root, uri.path()) else {
-        return not_found();
-    };
-    if tokio::fs::metadata(&path)
-        .await
-        .map(|m| m.is_dir())
-        .unwrap_or(false)
-    {
-        path.push("index.html");
-    }
-    match tokio::fs::read(&path).await {
-        Ok(bytes) => {
-            let mut r = Response::new(if method == Method::HEAD {
-                Body::empty()
-            } else {
-                Body::from(bytes)
-            });
-            let h = r.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(static_mime(&path)),
-            );
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-            r
-        }
-        Err(_) => not_found(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn static_paths_cannot_escape() {
-        let root = FsPath::new("/srv/www");
-        assert_eq!(resolve_static(root, "/"), Some(PathBuf::from("/srv/www")));
-        assert_eq!(
-            resolve_static(root, "/a/b.js"),
-            Some(PathBuf::from("/srv/www/a/b.js"))
-        );
-        assert_eq!(resolve_static(root, "/../etc/passwd"), None);
-        assert_eq!(resolve_static(root, "/a/%2e%2e/%2e%2e/etc"), None);
-        assert_eq!(resolve_static(root, "/a\\..\\b"), None);
-        assert_eq!(static_mime(FsPath::new("x.wasm")), "application/wasm");
-    }
 
     #[test]
     fn disposition_is_quoted_safely() {

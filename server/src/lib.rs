@@ -9,6 +9,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod jwt;
+pub mod static_files;
 pub mod store;
 pub mod util;
 pub mod validate;
@@ -217,7 +218,7 @@ pub fn router(app: Arc<App>) -> Router {
             get(agent::metadata).options(agent::preflight),
         )
         .route("/v1/agent/events", get(agent::events))
-        .fallback(http::static_files)
+        .fallback(static_files::serve)
         .with_state(app)
 }
 

@@ -343,5 +343,44 @@ async fn demo_jwt_mint_and_health_and_static_files() {
         http(srv.addr, "GET", "/missing.js", &[], None).await.status,
         404
     );
+
+    // Precompressed sidecars by Accept-Encoding; a sidecar older than its file is ignored.
+    std::fs::write(www.path().join("w.wasm.br"), b"brotli bytes").unwrap();
+    std::fs::write(www.path().join("w.wasm.gz"), b"gzip bytes").unwrap();
+    let get = |enc: &'static str| {
+        let addr = srv.addr;
+        async move { http(addr, "GET", "/w.wasm", &[("Accept-Encoding", enc)], None).await }
+    };
+    let r = get("gzip, deflate, br, zstd").await;
+    assert_eq!(r.body, b"brotli bytes");
+    assert_eq!(r.header("content-encoding"), Some("br"));
+    assert_eq!(r.header("content-type"), Some("application/wasm"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    let r = get("gzip, deflate").await;
+    assert_eq!(r.body, b"gzip bytes");
+    assert_eq!(r.header("content-encoding"), Some("gzip"));
+    let r = get("identity").await;
+    assert_eq!(r.body, b"\0asm");
+    assert_eq!(r.header("content-encoding"), None);
+    // Revalidation: the ETag of a representation gives 304 and no body; another
+    // representation's ETag does not.
+    let etag = get("gzip").await.header("etag").unwrap().to_string();
+    let raw_etag = get("identity").await.header("etag").unwrap().to_string();
+    assert_ne!(etag, raw_etag);
+    let r = http(srv.addr, "GET", "/w.wasm", &[("Accept-Encoding", "gzip"), ("If-None-Match", &etag)], None).await;
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    assert_eq!(r.header("etag"), Some(etag.as_str()));
+    let r = http(srv.addr, "GET", "/w.wasm", &[("Accept-Encoding", "gzip"), ("If-None-Match", &raw_etag)], None).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"gzip bytes");
+    // The file is rebuilt after its sidecars: they are stale and not served.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for side in ["w.wasm.br", "w.wasm.gz"] {
+        std::fs::File::options().write(true).open(www.path().join(side)).unwrap().set_modified(old).unwrap();
+    }
+    let r = get("gzip, br").await;
+    assert_eq!(r.body, b"\0asm");
+    assert_eq!(r.header("content-encoding"), None);
     srv.shutdown().await;
 }

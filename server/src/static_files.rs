@@ -1,0 +1,306 @@
+//! Static files from `--static-dir` (the widget, the demo shop, the agent console).
+//!
+//! What a CDN in front of the widget would do, so that the server as shipped serves the
+//! widget at the size we measure: a request that accepts `br` or `gzip` gets the
+//! precompressed sidecar (`file.br`, `file.gz`, written by `scripts/build-widget.sh`) when
+//! one exists and is not older than the file (by more than a copy's moments); every response carries a strong `ETag` and
+//! `Cache-Control: no-cache`, so a returning visitor revalidates with `If-None-Match` and
+//! gets `304 Not Modified` instead of the bytes again (and the browser reuses its cached
+//! wasm compilation).
+
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::UNIX_EPOCH;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::response::Response;
+
+use crate::http::error;
+use crate::App;
+
+/// Fallback route: static files (GET/HEAD), JSON 404 otherwise.
+pub async fn serve(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let not_found = || error(StatusCode::NOT_FOUND, "not_found", "not found");
+    let Some(root) = &app.static_dir else {
+        return not_found();
+    };
+    if method != Method::GET && method != Method::HEAD {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "method not allowed",
+        );
+    }
+    let Some(mut path) = resolve(root, uri.path()) else {
+        return not_found();
+    };
+    let Ok(mut meta) = tokio::fs::metadata(&path).await else {
+        return not_found();
+    };
+    if meta.is_dir() {
+        path.push("index.html");
+        let Ok(m) = tokio::fs::metadata(&path).await else {
+            return not_found();
+        };
+        meta = m;
+    }
+    let accepted = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (file, encoding, meta) = pick_representation(&path, meta, accepted).await;
+    let etag = etag(&meta, encoding);
+
+    let mut r = if if_none_match(&headers, &etag) {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let Ok(bytes) = tokio::fs::read(&file).await else {
+            return not_found();
+        };
+        let mut r = Response::new(if method == Method::HEAD {
+            Body::empty()
+        } else {
+            Body::from(bytes)
+        });
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime(&path)));
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if let Some(enc) = encoding {
+            h.insert(
+                header::CONTENT_ENCODING,
+                HeaderValue::from_static(enc.name()),
+            );
+        }
+        r
+    };
+    let h = r.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    r
+}
+
+/// A precompressed representation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    Brotli,
+    Gzip,
+}
+
+impl Encoding {
+    fn name(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gzip",
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Encoding::Brotli => "br",
+            Encoding::Gzip => "gz",
+        }
+    }
+}
+
+/// The encodings an `Accept-Encoding` value allows, best first (brotli, then gzip).
+/// A coding with `q=0` is refused; `*` allows both unless they are named with `q=0`.
+pub fn accepted_encodings(accept: &str) -> Vec<Encoding> {
+    let mut named = Vec::new(); // (coding, allowed)
+    for part in accept.split(',') {
+        let mut it = part.split(';');
+        let coding = it.next().unwrap_or("").trim().to_ascii_lowercase();
+        let refused = it.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=")
+                .map(|q| q.trim().parse::<f32>().map_or(false, |q| q <= 0.0))
+                .unwrap_or(false)
+        });
+        if !coding.is_empty() {
+            named.push((coding, !refused));
+        }
+    }
+    let allows = |name: &str| match named.iter().find(|(c, _)| c == name) {
+        Some((_, ok)) => *ok,
+        None => named.iter().any(|(c, ok)| c == "*" && *ok),
+    };
+    let mut out = Vec::new();
+    if allows("br") {
+        out.push(Encoding::Brotli);
+    }
+    if allows("gzip") || allows("x-gzip") {
+        out.push(Encoding::Gzip);
+    }
+    out
+}
+
+/// How much older than its file a sidecar may be and still be served.
+const STALE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The file to send: the best accepted sidecar that exists and is at least as new as the
+/// file itself (a stale sidecar of a rebuilt file is never served), else the file.
+async fn pick_representation(
+    path: &Path,
+    meta: std::fs::Metadata,
+    accept: &str,
+) -> (PathBuf, Option<Encoding>, std::fs::Metadata) {
+    let modified = meta.modified().ok();
+    for enc in accepted_encodings(accept) {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".");
+        name.push(enc.suffix());
+        let sidecar = PathBuf::from(name);
+        if let Ok(m) = tokio::fs::metadata(&sidecar).await {
+            // Copies (`cp -r`, a deploy) restamp files in any order within moments: only a
+            // sidecar clearly older than its file (the file edited or rebuilt alone) is stale.
+            let fresh = match (m.modified().ok(), modified) {
+                (Some(s), Some(f)) => s + STALE_AFTER >= f,
+                _ => false,
+            };
+            if m.is_file() && fresh {
+                return (sidecar, Some(enc), m);
+            }
+        }
+    }
+    (path.to_path_buf(), None, meta)
+}
+
+/// A strong validator from the representation's length and modification time.
+fn etag(meta: &std::fs::Metadata, encoding: Option<Encoding>) -> String {
+    let mtime = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
+    let enc = encoding.map_or("", |e| e.suffix());
+    format!(
+        "\"{:x}-{:x}{}{}\"",
+        meta.len(),
+        mtime,
+        if enc.is_empty() { "" } else { "-" },
+        enc
+    )
+}
+
+/// Whether `If-None-Match` names `etag` (or is `*`). Weak comparison, as RFC 9110 asks.
+fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    let Some(v) = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    v.split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+/// MIME type for static files.
+pub fn mime(path: &Path) -> &'static str {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    match ext.as_str() {
+        "html" | "htm" => "text/html; charset=utf-8",
+        "js" | "mjs" => "text/javascript; charset=utf-8",
+        "css" => "text/css; charset=utf-8",
+        "json" | "map" => "application/json",
+        "wasm" => "application/wasm",
+        "svg" => "image/svg+xml",
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "txt" => "text/plain; charset=utf-8",
+        "woff" => "font/woff",
+        "woff2" => "font/woff2",
+        "pdf" => "application/pdf",
+        _ => "application/octet-stream",
+    }
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let h = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(h, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Maps a URL path to a file under `root`, refusing anything that could leave it.
+pub fn resolve(root: &Path, url_path: &str) -> Option<PathBuf> {
+    let decoded = percent_decode(url_path)?;
+    if decoded.contains('\0') || decoded.contains('\\') {
+        return None;
+    }
+    let mut p = root.to_path_buf();
+    for comp in Path::new(decoded.trim_start_matches('/')).components() {
+        match comp {
+            Component::Normal(c) => p.push(c),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    Some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_cannot_escape() {
+        let root = Path::new("/srv/www");
+        assert_eq!(resolve(root, "/"), Some(PathBuf::from("/srv/www")));
+        assert_eq!(
+            resolve(root, "/a/b.js"),
+            Some(PathBuf::from("/srv/www/a/b.js"))
+        );
+        assert_eq!(resolve(root, "/../etc/passwd"), None);
+        assert_eq!(resolve(root, "/a/%2e%2e/%2e%2e/etc"), None);
+        assert_eq!(resolve(root, "/a\\..\\b"), None);
+        assert_eq!(mime(Path::new("x.wasm")), "application/wasm");
+    }
+
+    #[test]
+    fn accept_encoding_is_negotiated() {
+        use Encoding::*;
+        assert_eq!(
+            accepted_encodings("gzip, deflate, br, zstd"),
+            vec![Brotli, Gzip]
+        );
+        assert_eq!(accepted_encodings("gzip, deflate"), vec![Gzip]);
+        assert_eq!(accepted_encodings(""), vec![]);
+        assert_eq!(accepted_encodings("identity"), vec![]);
+        assert_eq!(accepted_encodings("br;q=0, gzip;q=0.5"), vec![Gzip]);
+        assert_eq!(accepted_encodings("*"), vec![Brotli, Gzip]);
+        assert_eq!(accepted_encodings("*, br;q=0"), vec![Gzip]);
+        assert_eq!(accepted_encodings("GZIP ; q=1.0"), vec![Gzip]);
+    }
+}
