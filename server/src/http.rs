@@ -72,11 +72,14 @@ pub async fn widget_config(
     };
     if let Some(o) = o {
         if !w.origin_allowed(o) {
-            return error(
+            let mut r = error(
                 StatusCode::FORBIDDEN,
                 error_code::ORIGIN_NOT_ALLOWED,
                 "origin not allowed for this widget",
             );
+            // Readable by the page, so the widget can say why instead of "network error".
+            allow_origin(&mut r, o);
+            return r;
         }
     }
     let mut r = json_response(StatusCode::OK, &w.public_config(app.online(w)));
@@ -247,11 +250,14 @@ pub async fn demo_jwt(State(app): State<Arc<App>>, headers: HeaderMap, body: Byt
     let o = origin(&headers);
     if let Some(o) = o {
         if !w.origin_allowed(o) {
-            return error(
+            let mut r = error(
                 StatusCode::FORBIDDEN,
                 error_code::ORIGIN_NOT_ALLOWED,
                 "origin not allowed for this widget",
             );
+            // Readable by the page, so the widget can say why instead of "network error".
+            allow_origin(&mut r, o);
+            return r;
         }
     }
     let now = now_ms() / 1000;

@@ -6,7 +6,8 @@
 //! one exists and is not older than the file (by more than a copy's moments); every response carries a strong `ETag` and
 //! `Cache-Control: no-cache`, so a returning visitor revalidates with `If-None-Match` and
 //! gets `304 Not Modified` instead of the bytes again (and the browser reuses its cached
-//! wasm compilation).
+//! wasm compilation). Every file allows any origin to read it (CORS `*`): the widget is
+//! loaded from other sites' pages.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -86,6 +87,11 @@ pub async fn serve(
         r
     };
     let h = r.headers_mut();
+    // The snippet loads the widget from the host site's page: a module script and the
+    // wasm `fetch` are CORS requests (no credentials), so the widget files must allow any
+    // origin or the widget cannot load anywhere but on this server's own pages. Who may
+    // chat is decided by the websocket's and the configuration's origin checks.
+    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if let Ok(v) = HeaderValue::from_str(&etag) {

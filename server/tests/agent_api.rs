@@ -356,6 +356,7 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     assert_eq!(r.header("content-encoding"), Some("br"));
     assert_eq!(r.header("content-type"), Some("application/wasm"));
     assert_eq!(r.header("vary"), Some("Accept-Encoding"));
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     let r = get("gzip, deflate").await;
     assert_eq!(r.body, b"gzip bytes");
     assert_eq!(r.header("content-encoding"), Some("gzip"));
