@@ -12,10 +12,13 @@ cargo build -p livechat-widget --profile wasm-release --target wasm32-unknown-un
 rm -rf pkg && mkdir -p pkg dist/widget
 wasm-bindgen target/wasm32-unknown-unknown/wasm-release/livechat_widget.wasm \
   --out-dir pkg --target web --no-typescript --omit-default-module-path
-npx --no-install wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+npx --no-install wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
   pkg/livechat_widget_bg.wasm -o pkg/livechat_widget_bg.wasm
 cp pkg/livechat_widget_bg.wasm www/widget/livechat.d.ts dist/widget/
+# The 30 language tables other than en-US, loaded by the widget when needed (src/i18n.rs).
+rm -rf dist/widget/i18n
+cargo run --quiet --example i18n_tables -- dist/widget/i18n
 # The JS glue and the loader are minified (ES modules: exports and import names are kept).
 for js in pkg/livechat_widget.js www/widget/livechat.js; do
   npx --no-install terser "$js" --module --ecma 2020 --compress passes=2 --mangle -o "dist/widget/$(basename "$js")"

@@ -1,7 +1,14 @@
 //! UI strings in the 31 languages of spec 001 (en-US is the source and the fallback).
 //!
-//! One `const` table per language (one string, texts in `Key` order); a `match` on the tag
-//! picks the table. No allocation, no formatting, no dependencies (`core` only).
+//! One `const` table per language (one string, texts in `Key` order), found by its tag.
+//! Native builds (tests, the table exporter) carry all 31. The wasm widget carries en-US
+//! only: the other 30 tables (11 KB of the wasm's gzip size) are files next to the widget
+//! (`i18n/<tag>.txt`, written by `examples/i18n_tables.rs` at build time) that the driver
+//! loads when a language is first needed and hands to [`install`]; until then [`ready`] is
+//! false and the view keeps showing the language it has.
+#![cfg_attr(target_arch = "wasm32", allow(dead_code))] // the 30 tables the wasm leaves out
+
+use std::cell::RefCell;
 
 /// A UI string.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,9 +135,57 @@ impl Key {
     ];
 }
 
-/// Returns the text of `key` in `lang` (one of the 31 tags; anything else → en-US).
+/// Returns the text of `key` in `lang` (one of the 31 tags; anything else → en-US; a
+/// table not loaded yet → en-US).
 pub fn text(lang: &str, key: Key) -> &'static str {
     table(lang).split(SEP).nth(key as usize).unwrap_or_default()
+}
+
+/// True when `lang`'s texts are at hand: built in, installed, or an unknown tag (which
+/// shows en-US).
+pub fn ready(lang: &str) -> bool {
+    match index(lang) {
+        Some(i) => !TABLES[i].is_empty() || LOADED.with(|l| l.borrow()[i].is_some()),
+        None => true,
+    }
+}
+
+/// Installs a table loaded at run time (the text of `i18n/<lang>.txt`). Returns false, and
+/// installs nothing, for an unknown tag or a text that is not a table of every key.
+pub fn install(lang: &str, packed: String) -> bool {
+    let Some(i) = index(lang) else { return false };
+    if !is_table(&packed) {
+        return false;
+    }
+    if !ready(lang) {
+        // At most one leak per language (30 in all, ~1 KB each): tables live as long as the page.
+        let packed: &'static str = Box::leak(packed.into_boxed_str());
+        LOADED.with(|l| l.borrow_mut()[i] = Some(packed));
+    }
+    true
+}
+
+/// The tags whose tables are not built into this build's widget, with their packed text
+/// (the content of `i18n/<tag>.txt`). Native builds only: they carry every table.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn loadable_tables() -> impl Iterator<Item = (&'static str, &'static str)> {
+    TAGS.iter().zip(ALL_TABLES).filter(|(tag, _)| **tag != "en-US").map(|(tag, t)| (*tag, t))
+}
+
+/// Whether `packed` has exactly one non-blank text per key, each followed by [`SEP`].
+fn is_table(packed: &str) -> bool {
+    packed.ends_with(SEP)
+        && packed.matches(SEP).count() == N
+        && packed.split(SEP).take(N).all(|t| !t.trim().is_empty())
+}
+
+thread_local! {
+    /// Tables installed at run time, by the index of their tag in [`TAGS`].
+    static LOADED: RefCell<[Option<&'static str>; 31]> = const { RefCell::new([None; 31]) };
+}
+
+fn index(lang: &str) -> Option<usize> {
+    TAGS.iter().position(|tag| *tag == lang)
 }
 
 /// True for right-to-left languages (ar-AE).
@@ -156,14 +211,28 @@ const TAGS: [&str; 31] = [
 ];
 
 /// The table of each tag of [`TAGS`] (a lookup, not a `match` of 31 string comparisons).
-const TABLES: [&str; 31] = [
+const ALL_TABLES: [&str; 31] = [
     AR_AE, BS_BA, DA_DK, DE_DE, EL_GR, EN_US, ES_ES, ES_LA, FR_FR, HR_HR, HU_HU, IT_IT, JA_JP, KO_KR, LT_LT, LV_LV, PL_PL,
     PT_BR, PT_PT, RO_RO, RU_RU, SL_SI, SQ_AL, SR_LATN, SV_SE, TH_TH, TR_TR, UK_UA, ZH_HANS, ZH_HANT, ZH_TW,
 ];
 
-/// The table of `lang`; en-US for anything unknown.
+/// The tables built in: all of them natively, en-US alone (index 5) in the wasm widget.
+#[cfg(not(target_arch = "wasm32"))]
+const TABLES: [&str; 31] = ALL_TABLES;
+#[cfg(target_arch = "wasm32")]
+const TABLES: [&str; 31] = {
+    let mut t = [""; 31];
+    t[5] = EN_US;
+    t
+};
+
+/// The table of `lang`; en-US for anything unknown or not loaded yet.
 fn table(lang: &str) -> &'static str {
-    TAGS.iter().zip(TABLES).find(|(tag, _)| **tag == lang).map_or(EN_US, |(_, table)| table)
+    match index(lang) {
+        Some(i) if !TABLES[i].is_empty() => TABLES[i],
+        Some(i) => LOADED.with(|l| l.borrow()[i]).unwrap_or(EN_US),
+        None => EN_US,
+    }
 }
 
 /// Separates (and ends) the texts of a table; no text contains it.
@@ -1426,7 +1495,8 @@ const ZH_TW: &str = table![
     "目前還沒有訊息",
 ];
 
-#[cfg(test)]
+// Native only: the wasm build carries en-US alone.
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
 
@@ -1441,6 +1511,31 @@ mod tests {
     #[test]
     fn tags_are_the_spec_languages() {
         assert_eq!(TAGS, LANGS);
+        assert_eq!(TAGS[5], "en-US", "the wasm build keeps index 5 built in");
+    }
+
+    #[test]
+    fn loadable_tables_are_the_other_thirty_and_install_cleanly() {
+        let loadable: Vec<_> = loadable_tables().collect();
+        assert_eq!(loadable.len(), 30);
+        for (tag, packed) in loadable {
+            assert_ne!(tag, "en-US");
+            assert!(is_table(packed), "{tag}");
+            assert!(install(tag, packed.to_string()), "{tag}");
+            assert!(ready(tag));
+        }
+    }
+
+    #[test]
+    fn install_refuses_what_is_not_a_table() {
+        let de = table("de-DE");
+        let missing_one = &de[..de[..de.len() - 1].rfind(SEP).unwrap() + 1];
+        for bad in ["", "hello", "<b>x</b>\u{1f}", missing_one, &format!("{de}extra\u{1f}"), &de.replacen("Senden", " ", 1)] {
+            assert!(!install("de-DE", bad.to_string()), "{bad:?}");
+        }
+        assert!(!install("xx-XX", de.to_string()), "unknown tag");
+        assert!(ready("xx-XX"), "an unknown tag shows en-US, nothing to wait for");
+        assert_eq!(text("de-DE", Key::Send), "Senden", "the built-in table is kept");
     }
 
     #[test]

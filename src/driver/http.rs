@@ -1,7 +1,8 @@
-//! `GET /v1/widgets/{id}/config` with the browser's fetch.
+//! `GET /v1/widgets/{id}/config` and the language tables (`i18n/<tag>.txt`) with the
+//! browser's fetch.
 //!
-//! Promise callbacks instead of `async`/`JsFuture`: the widget's only asynchronous request
-//! does not need an executor (wasm-bindgen-futures' task queue) in the wasm. Each stage
+//! Promise callbacks instead of `async`/`JsFuture`: the widget's two kinds of request do not
+//! need an executor (wasm-bindgen-futures' task queue) in the wasm. Each stage
 //! hands one once-callable function to both `then` handlers, so nothing is left behind.
 
 use js_sys::{Promise, JSON};
@@ -84,5 +85,19 @@ fn read_config(widget_id: String, response: JsValue) {
                 .ok_or_else(|| unavailable("unexpected configuration format")),
         };
         done(widget_id, result);
+    });
+}
+
+/// Fetches the language table of `lang` from `{assets}i18n/{lang}.txt`; the text (or `None`
+/// when it could not be loaded) arrives as [`Input::Texts`].
+pub fn fetch_texts(assets: &str, lang: &'static str) {
+    let fail = move || dispatch(Input::Texts(lang, None));
+    let Some(window) = web_sys::window() else { return fail() };
+    let url = format!("{assets}i18n/{lang}.txt");
+    settle(&window.fetch_with_str(&url), move |response| {
+        let Some(body) = response.dyn_into::<Response>().ok().filter(Response::ok).and_then(|r| r.text().ok()) else {
+            return fail();
+        };
+        settle(&body, move |text| dispatch(Input::Texts(lang, text.as_string())));
     });
 }

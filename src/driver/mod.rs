@@ -54,6 +54,8 @@ pub enum Input {
     Save,
     /// This tab now holds the socket lock of this widget.
     Leader(String),
+    /// A language table arrived (`None`: it could not be loaded).
+    Texts(&'static str, Option<String>),
 }
 
 struct Driver {
@@ -73,6 +75,10 @@ struct Driver {
     lock: Option<lock::SocketLock>,
     /// The loader's configuration request, used by the first `FetchConfig` for its widget.
     prefetched: Option<(String, js_sys::Promise)>,
+    /// Where the widget's files are (the loader's directory, ending in `/`).
+    assets: String,
+    /// Languages whose table was asked for (and not refused) since the last wake.
+    texts_asked: Vec<&'static str>,
     view: Option<View>,
 }
 
@@ -89,17 +95,26 @@ fn now() -> u64 {
 /// Starts the widget: defines `window.liveChat` and replays the snippet's queue.
 /// `base` is the server origin the widget script was loaded from; `config` is the loader's
 /// request for `widget_id`'s configuration (a `Promise<Response>`), started while the
-/// wasm downloaded.
+/// wasm downloaded; `assets` is the URL of the loader's directory (default `{base}/widget/`),
+/// where the language tables are.
 #[wasm_bindgen]
-pub fn boot(base: String, widget_id: Option<String>, config: JsValue) {
+pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Option<String>) {
     let Some(window) = web_sys::window() else { return };
     let started = DRIVER.with(|d| d.borrow().is_some());
     if started {
         return; // loaded twice: the first copy keeps running
     }
+    let base = base.trim_end_matches('/').to_string();
+    let assets = match assets {
+        Some(a) if a.ends_with('/') => a,
+        Some(a) => a + "/",
+        None => format!("{base}/widget/"),
+    };
     let driver = Driver {
         core: Widget::new(seed(), browser_languages()),
-        base: base.trim_end_matches('/').to_string(),
+        base,
+        assets,
+        texts_asked: Vec::new(),
         callbacks: VecMap::default(),
         next_call: 0,
         store: Store::default(),
@@ -219,6 +234,11 @@ impl Driver {
                 if let (Some(lock), Some(id)) = (self.lock.as_mut(), self.core.widget_id()) {
                     lock.claim(id); // back from the back/forward cache: queue for the lock again
                 }
+                // A table that failed to load (offline) is asked for again.
+                self.texts_asked.retain(|lang| crate::i18n::ready(lang));
+                if self.view.is_some() {
+                    self.ensure_texts();
+                }
                 self.core.handle_wake(t)
             }
             Input::Suspend => {
@@ -240,6 +260,14 @@ impl Driver {
             Input::Save => {
                 self.save_scheduled = false;
                 self.save();
+            }
+            Input::Texts(lang, text) => {
+                let installed = text.is_some_and(|t| crate::i18n::install(lang, t));
+                if installed {
+                    self.render();
+                } else {
+                    web_sys::console::warn_2(&"liveChat: could not load the texts of".into(), &lang.into());
+                }
             }
         }
         self.run_effects();
@@ -349,6 +377,17 @@ impl Driver {
         }
         if let Some(view) = self.view.as_mut() {
             view.render(&self.core);
+        }
+        self.ensure_texts();
+    }
+
+    /// Asks once for the table of the core's language when the build does not carry it; the
+    /// view shows the language it has until the table is here.
+    fn ensure_texts(&mut self) {
+        let lang = self.core.language();
+        if !crate::i18n::ready(lang) && !self.texts_asked.contains(&lang) {
+            self.texts_asked.push(lang);
+            http::fetch_texts(&self.assets, lang);
         }
     }
 

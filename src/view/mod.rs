@@ -51,6 +51,8 @@ pub struct View {
     rendered: Vec<(String, Element)>,
     /// The language the rows were built in.
     log_lang: String,
+    /// The language shown: the core's, or the one before it while its table loads.
+    shown_lang: &'static str,
     /// The conversation the log shows.
     log_thread: Option<String>,
     /// `Intl.DateTimeFormat` for message times, built once per language (building one per
@@ -256,6 +258,7 @@ impl View {
             list_signature: String::new(),
             rendered: Vec::new(),
             log_lang: String::new(),
+            shown_lang: "en-US",
             log_thread: None,
             time_format: None,
             was_open: None,
@@ -272,7 +275,10 @@ impl View {
     /// Brings the DOM in line with the core's state.
     pub fn render(&mut self, core: &Widget) {
         let Some(config) = core.config() else { return };
-        let lang = core.language();
+        // Texts, `lang` and `dir` switch together, once the language's table is loaded.
+        let wanted = core.language();
+        let lang = if crate::i18n::ready(wanted) { wanted } else { self.shown_lang };
+        self.shown_lang = lang;
         let t = |k: Key| text(lang, k);
         let ui = core.ui();
 

@@ -326,6 +326,47 @@ test('keyboard only: Tab to the launcher, Enter opens, Enter sends, Shift+Enter 
   assertNoPageErrors(page);
 });
 
+test('languages other than en-US load on demand: one small request, texts and lang switch together, a failed load retries on wake', async () => {
+  const page = await openPage('/e2e/auto.html');
+  const asked = [];
+  let refuse = true;
+  await page.route('**/widget/i18n/*.txt', (route) => {
+    asked.push(new URL(route.request().url()).pathname);
+    return refuse ? route.abort('internetdisconnected') : route.continue();
+  });
+  await ready(page);
+  await ok(page, 'show', null);
+  const placeholder = () => inShadow(page, (root) => root.querySelector('textarea').getAttribute('placeholder'));
+  assert.equal(await placeholder(), 'Write a message…');
+  assert.deepEqual(asked, [], 'an en-US visitor loads no table');
+
+  // The table cannot be loaded: the widget stays consistently English (texts and lang).
+  const res = await ok(page, 'set_language', 'ja-JP');
+  assert.equal(res.language, 'ja-JP');
+  await waitFor(() => asked.length === 1, { message: 'ja-JP table asked for' });
+  assert.equal(asked[0], '/widget/i18n/ja-JP.txt');
+  await page.waitForTimeout(300);
+  const english = await widgetState(page);
+  assert.equal(english.lang, 'en-US', 'lang stays with the texts shown');
+  assert.equal(await placeholder(), 'Write a message…');
+  assert.equal(asked.length, 1, 'no retry loop while it fails');
+
+  // Back online: asked again, then Japanese texts and lang together.
+  refuse = false;
+  await page.evaluate(() => window.dispatchEvent(new Event('online')));
+  const ja = await waitForWidget(page, (w) => w.lang === 'ja-JP', 'Japanese shown');
+  assert.equal(ja.dir, 'ltr');
+  assert.equal(await placeholder(), 'メッセージを入力…');
+  assert.equal(asked.length, 2);
+  // Switching back and forth asks for nothing more (tables are kept for the page's life).
+  await ok(page, 'set_language', 'en-US');
+  await waitForWidget(page, (w) => w.lang === 'en-US', 'English again');
+  await ok(page, 'set_language', 'ja-JP');
+  await waitForWidget(page, (w) => w.lang === 'ja-JP', 'Japanese again');
+  assert.equal(asked.length, 2, 'the table is loaded once');
+  assertNoPageErrors(page);
+});
+
 test('RTL: ar-AE renders right-to-left in Arabic; switching language re-renders in place and persists', async () => {
   const page = await openPage('/e2e/auto.html');
   await ready(page);

@@ -13,7 +13,7 @@ if (!(stub && stub.loaded)) {
     // for long (the first call into the wasm also compiles what it runs).
     .then((glue) => glue.default({ module_or_path: wasm }).then(() => new Promise((go) => setTimeout(go, 0))).then(() => {
       performance.mark('livechat:instantiated');
-      glue.boot(base.origin, first ? first[1] : undefined, config);
+      glue.boot(base.origin, first ? first[1] : undefined, config, base.href);
       performance.mark('livechat:booted');
     }))
     .catch((err) => {
