@@ -1,7 +1,10 @@
-// The snippet's stub queue, double loading and the strict-CSP failure path.
+// The snippet's stub queue, double loading, the strict-CSP failure path and a widget script
+// that cannot be fetched.
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
-  assert, useEnv, waitLoaded, waitFor, call, ok, widgetState, waitForWidget, assertNoPageErrors, assertErrorShape, WIDGET_ID,
+  assert, useEnv, waitLoaded, waitFor, call, ok, widgetState, waitForWidget, assertNoPageErrors, assertErrorShape, WIDGET_ID, REPO,
 } from './harness.mjs';
 
 const env = useEnv();
@@ -84,5 +87,36 @@ test("a CSP without 'wasm-unsafe-eval' names the fix and queued callbacks get an
   const later = await call(page, 'init', WIDGET_ID);
   assert.equal(later.error.code, 'load_failed');
   assert.equal(await page.evaluate(() => document.querySelectorAll('#livechat-widget').length), 0);
+  assertNoPageErrors(page);
+});
+
+test('the widget script cannot be fetched (404, blocked, offline): the snippet answers queued and later calls with load_failed', async () => {
+  // The documented snippet, pointing at a URL that fails, with a throwing callback among
+  // the queued ones (it must not stop the others or reach the page).
+  const snippet = readFileSync(join(REPO, 'www', 'snippet.html'), 'utf8').replace(/<!--[\s\S]*?-->\s*/, '')
+    .replace('https://chat.example.com/widget/livechat.js', '/widget/missing-livechat.js')
+    .replace(/liveChat\('init','[^']*'\);/, `window.__log = [];
+liveChat('init', '${WIDGET_ID}', function (e, r) { window.__log.push({ name: 'init', error: e, result: r }); });
+liveChat('show', null, function () { throw new Error('host callback throws'); });
+liveChat('set_language', 'de-DE', function (e, r) { window.__log.push({ name: 'set_language', error: e, result: r }); });`);
+  assert.match(snippet, /missing-livechat\.js/);
+  const ctx = await env.browser.newContext();
+  env.contexts.push(ctx);
+  const url = env.url('/e2e/snippet-unreachable.html');
+  await ctx.route(url, (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><html><head><title>x</title></head><body>${snippet}</body></html>` }));
+  const page = await env.open(null, { context: ctx });
+  await page.goto(url);
+  const log = await waitFor(() => page.evaluate(() => (window.__log.length >= 2 ? window.__log : null)), { message: 'queued callbacks answered' });
+  await page.waitForTimeout(200);
+  assert.deepEqual(log.map((e) => e.name), ['init', 'set_language']);
+  for (const e of log) {
+    assertErrorShape(e.error);
+    assert.equal(e.error.code, 'load_failed');
+    assert.match(e.error.message, /missing-livechat\.js/);
+    assert.equal(e.result, undefined);
+  }
+  assert.ok(page.consoleMessages.some((m) => m.type === 'error' && m.text.includes('host callback throws')), 'the throwing callback is reported on the console');
+  const later = await call(page, 'send', { type: 'BASIC', message: 'x' });
+  assert.equal(later.error.code, 'load_failed');
   assertNoPageErrors(page);
 });
