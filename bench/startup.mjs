@@ -59,6 +59,11 @@ const baselinePage = `<!doctype html>
 <script>${INSTRUMENT}</script>
 </head><body><h1>A host page</h1><p>Some content of the host site.</p><button>Buy</button></body></html>`;
 
+/** Bytes of the widget's files on the wire (resource timing transferSize: headers + body as sent). */
+const wireBytes = () => performance.getEntriesByType('resource')
+  .filter((e) => e.name.includes('/widget/') || e.name.includes('/config'))
+  .reduce((t, e) => t + e.transferSize, 0);
+
 function showInteractive() {
   return new Promise((resolve) => {
     const t = performance.now();
@@ -80,7 +85,7 @@ function showInteractive() {
 
 const server = await startServer({ pages: { 'widget.html': widgetPage, 'baseline.html': baselinePage } });
 const browser = await launchBrowser();
-const res = { repeat: [], repeatLtMax: [], launcher: [], show: [], showCb: [], load: [], baseLoad: [], ltCount: [], ltMax: [], ltTotal: [], baseLt: [] };
+const res = { bytes: [], repeatBytes: [], repeat: [], repeatLtMax: [], launcher: [], show: [], showCb: [], load: [], baseLoad: [], ltCount: [], ltMax: [], ltTotal: [], baseLt: [] };
 try {
   // One warm-up load of each page (process start-up, wasm compile cache is per context anyway).
   for (let i = 0; i < RUNS + 1; i++) {
@@ -112,6 +117,7 @@ try {
       if (show.err) throw new Error(`show failed: ${show.err}`);
       await page.waitForTimeout(500);
       const b = await page.evaluate(() => window.__bench);
+      const firstBytes = await page.evaluate(wireBytes);
       if (b.noLongtask) throw new Error(`no longtask observer: ${b.noLongtask}`);
       if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
       // The same visitor on the next page of the site: HTTP cache (revalidated with
@@ -121,7 +127,10 @@ try {
       await painted2;
       await page.waitForTimeout(300);
       const r = await page.evaluate(() => window.__bench);
+      const repeatBytes = await page.evaluate(wireBytes);
       if (i > 0) {
+        res.bytes.push(firstBytes);
+        res.repeatBytes.push(repeatBytes);
         res.repeat.push(r.launcher - r.t0);
         res.repeatLtMax.push(Math.max(0, ...r.longtasks.map((x) => x.duration)));
         res.launcher.push(b.launcher - b.t0);
@@ -156,6 +165,7 @@ printTable(['metric', 'median', 'p95', 'max'], [
   row('long-task time per load, widget page', res.ltTotal),
   row('long tasks per load, baseline', res.baseLt),
 ]);
+console.log(`\nwidget bytes on the wire (transferSize, median): first visit ${pct(res.bytes, 50)} B, returning visitor ${pct(res.repeatBytes, 50)} B`);
 const loadsWithLt = res.ltCount.filter((n) => n > 0).length;
 console.log(`\nloads with a long task: ${loadsWithLt}/${RUNS}`);
 console.log(`\nfor docs/performance.md (${machineNote()}):`);
