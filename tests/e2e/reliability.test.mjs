@@ -6,8 +6,9 @@
 // once; 2 half-open socket → heartbeat, reconnect, resume; 3 SIGKILL + restart on the same
 // data dir and port; 4 long refusal → backoff within bounds, then recovery; 5 reload with
 // an outbox; 6 agent replies while disconnected; 7 two tabs sending at once; 8 throwing
-// localStorage. Scenario 9 (200 clients dropped at once) runs natively against the core in
-// tests/dispatcher_fuzz.rs: 200 Chromium pages do not fit a 2-core CI machine.
+// localStorage. Scenario 9 (200 clients dropped at once, reconnects spread by jitter) has a
+// file of its own, reliability_spread.test.mjs (200 widgets in iframes of one Chromium, 200
+// proxies, the real server), and runs natively on the fake clock in tests/reconnect_spread.rs.
 //
 // Scenarios 2 and 4 wait on the widget's real timers (heartbeat 25 s + 10 s timeout; a
 // backoff climbing towards its 30 s cap); no fake timers are used anywhere, so they run
