@@ -23,6 +23,16 @@ cargo run --quiet --example i18n_tables -- dist/widget/i18n
 for js in pkg/livechat_widget.js www/widget/livechat.js; do
   npx --no-install terser "$js" --module --ecma 2020 --compress passes=2 --mangle -o "dist/widget/$(basename "$js")"
 done
+# The loader is revalidated on every page view (the snippet's URL never changes); the glue
+# and the wasm it loads are addressed by content hash (?v=), which the server lets browsers
+# cache for a year without asking again: a new build changes the URLs.
+hash() { sha256sum "$1" | cut -c1-12; }
+glue_v=$(hash dist/widget/livechat_widget.js)
+wasm_v=$(hash dist/widget/livechat_widget_bg.wasm)
+grep -q '"./livechat_widget.js"' dist/widget/livechat.js && grep -q '"livechat_widget_bg.wasm"' dist/widget/livechat.js \
+  || { echo "build-widget.sh: the minified loader does not name the glue and the wasm as expected" >&2; exit 1; }
+sed -i -e "s#\"./livechat_widget.js\"#\"./livechat_widget.js?v=$glue_v\"#" \
+  -e "s#\"livechat_widget_bg.wasm\"#\"livechat_widget_bg.wasm?v=$wasm_v\"#" dist/widget/livechat.js
 npx --no-install webpack --config webpack.config.js >/dev/null
 # gzip and brotli sidecars, served by the server to browsers that accept them.
 find dist \( -name '*.gz' -o -name '*.br' \) -delete

@@ -3,11 +3,13 @@
 //! What a CDN in front of the widget would do, so that the server as shipped serves the
 //! widget at the size we measure: a request that accepts `br` or `gzip` gets the
 //! precompressed sidecar (`file.br`, `file.gz`, written by `scripts/build-widget.sh`) when
-//! one exists and is not older than the file (by more than a copy's moments); every response carries a strong `ETag` and
-//! `Cache-Control: no-cache`, so a returning visitor revalidates with `If-None-Match` and
-//! gets `304 Not Modified` instead of the bytes again (and the browser reuses its cached
-//! wasm compilation). Every file allows any origin to read it (CORS `*`): the widget is
-//! loaded from other sites' pages.
+//! one exists and is not older than the file (by more than a copy's moments). Every
+//! response carries a strong `ETag`. A URL with `?v=<content hash>` (how the loader names
+//! the glue and the wasm) is cached for a year, `immutable`; everything else is
+//! `no-cache`, so a returning visitor revalidates the loader with `If-None-Match` and gets
+//! `304 Not Modified` instead of the bytes again (and the browser reuses its cached wasm
+//! compilation). Every file allows any origin to read it (CORS `*`): the widget is loaded
+//! from other sites' pages.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -91,8 +93,26 @@ pub async fn serve(
     // wasm `fetch` are CORS requests (no credentials), so the widget files must allow any
     // origin or the widget cannot load anywhere but on this server's own pages. Who may
     // chat is decided by the websocket's and the configuration's origin checks.
-    h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    // Host pages may measure what the widget costs them (resource timing sizes and phases).
+    h.insert("timing-allow-origin", HeaderValue::from_static("*"));
+    // `?v=<content hash>` (the loader's URLs of the glue and the wasm): that URL's content
+    // never changes, so it is cached for a year without revalidation. Anything else is
+    // revalidated on every use.
+    let versioned = uri
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("v=") && p.len() > 2));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(if versioned {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        }),
+    );
     h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);

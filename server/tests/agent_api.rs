@@ -357,6 +357,13 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     assert_eq!(r.header("content-type"), Some("application/wasm"));
     assert_eq!(r.header("vary"), Some("Accept-Encoding"));
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    // A content-hashed URL (the loader's `?v=`) is cached for a year without revalidation.
+    let r = http(srv.addr, "GET", "/w.wasm?v=0123abcd", &[("Accept-Encoding", "br")], None).await;
+    assert_eq!(r.body, b"brotli bytes");
+    assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
+    let r = http(srv.addr, "GET", "/w.wasm?v=", &[], None).await;
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
     let r = get("gzip, deflate").await;
     assert_eq!(r.body, b"gzip bytes");
     assert_eq!(r.header("content-encoding"), Some("gzip"));
