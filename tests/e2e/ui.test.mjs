@@ -779,6 +779,45 @@ test('unread badge: an agent reply while closed shows 1; opening clears it', asy
   assertNoPageErrors(page);
 });
 
+test('the log follows new messages to the bottom (long, multi-line ones too) and stays put when the visitor scrolled up', async () => {
+  const page = await openPage('/e2e/plain.html');
+  await ok(page, 'init', WIDGET_ID);
+  await openWindow(page);
+  const pos = () => inShadow(page, (root) => {
+    const log = root.querySelector('.log');
+    return { top: log.scrollTop, gap: log.scrollHeight - log.clientHeight - log.scrollTop, height: log.scrollHeight };
+  });
+  const twoFrames = () => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+  let threadId = null;
+  const texts = [];
+  for (let i = 0; i < 40; i++) {
+    // Rows of very different heights: one line, several lines, a long unbroken paragraph.
+    const text = i % 3 === 0 ? `short ${i}` : i % 3 === 1 ? `lines ${i}\n${'a line\n'.repeat(1 + (i % 7))}end` : `long ${i} ${'word '.repeat(40 + i * 3)}`;
+    texts.push(text);
+    if (i % 2 === 0) {
+      const r = await ok(page, 'send', { type: 'BASIC', message: text });
+      threadId = r.threadId;
+    } else {
+      await env.agent.reply(threadId, text);
+    }
+    await waitForWidget(page, (w) => w.messages.some((m) => m.text.startsWith(text.slice(0, 12))), `message ${i} shown`);
+    await twoFrames();
+    const p = await pos();
+    assert.ok(p.gap <= 2, `at the bottom after message ${i} (${JSON.stringify(p)})`);
+  }
+  // The visitor scrolls up to read: a new reply does not pull the log down.
+  await inShadow(page, (root) => { const log = root.querySelector('.log'); log.scrollTop = Math.floor(log.scrollHeight / 3); log.dispatchEvent(new Event('scroll')); });
+  await twoFrames();
+  const reading = await pos();
+  await env.agent.reply(threadId, 'a reply while reading up');
+  await waitForWidget(page, hasMessage('a reply while reading up', 'agent'), 'reply shown');
+  await twoFrames();
+  const after = await pos();
+  assert.ok(Math.abs(after.top - reading.top) <= 2, `scroll position kept while reading: ${JSON.stringify({ reading, after })}`);
+  assert.ok(after.gap > 100, 'not pulled to the bottom');
+  assertNoPageErrors(page);
+});
+
 // Violations axe found in the product, reported for fixing; remove an entry once it passes.
 
 test('axe-core: no serious or critical violations in the open widget (default, dark, ar-AE, thread list)', async (t) => {
