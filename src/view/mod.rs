@@ -65,6 +65,8 @@ pub struct View {
     at_bottom: Rc<Cell<bool>>,
     /// A scroll to the bottom is already asked for the next animation frame.
     scroll_pending: Rc<Cell<bool>>,
+    /// Keeps the log at the bottom when rows grow after layout (held, or it may be collected).
+    _resize: ResizeObserver,
 }
 
 impl View {
@@ -231,6 +233,19 @@ impl View {
         on(&log, "scroll", move |_| {
             flag.set(scrolled.scroll_height() - scrolled.scroll_top() - scrolled.client_height() < 40);
         });
+        // Rows skip rendering while far from view (CSS content-visibility) and are laid out
+        // at an estimated height until they come near it, so a row can grow after the
+        // scroll to the bottom. A resize observer runs after layout and before paint: the log
+        // stays at the bottom in the same frame, without a visible jump.
+        let (pinned, follow) = (at_bottom.clone(), log.clone());
+        let on_resize = Closure::<dyn Fn()>::new(move || {
+            if pinned.get() {
+                follow.set_scroll_top(follow.scroll_height());
+            }
+        });
+        let resize = ResizeObserver::new(on_resize.as_ref().unchecked_ref());
+        resize.observe(&items);
+        on_resize.forget(); // lives as long as the widget's DOM
 
         Some(View {
             base: base.to_string(),
@@ -263,6 +278,7 @@ impl View {
             time_format: None,
             was_open: None,
             at_bottom,
+            _resize: resize,
             scroll_pending: Rc::new(Cell::new(false)),
         })
     }
@@ -744,6 +760,16 @@ fn adopt_styles(shadow: &web_sys::ShadowRoot) {
     let _ = sheet.replace_sync(CSS);
     let sheets = Array::of1(&sheet);
     let _ = Reflect::set(shadow, &"adoptedStyleSheets".into(), &sheets);
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The browser's `ResizeObserver`, with the two calls the view needs.
+    type ResizeObserver;
+    #[wasm_bindgen(constructor)]
+    fn new(callback: &js_sys::Function) -> ResizeObserver;
+    #[wasm_bindgen(method)]
+    fn observe(this: &ResizeObserver, target: &Element);
 }
 
 fn on(target: &web_sys::EventTarget, event: &str, handler: impl Fn(web_sys::Event) + 'static) {
