@@ -99,15 +99,18 @@ pub async fn serve(
     );
     // Host pages may measure what the widget costs them (resource timing sizes and phases).
     h.insert("timing-allow-origin", HeaderValue::from_static("*"));
-    // `?v=<content hash>` (the loader's URLs of the glue and the wasm): that URL's content
-    // never changes, so it is cached for a year without revalidation. Anything else is
-    // revalidated on every use.
-    let versioned = uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|p| p.starts_with("v=") && p.len() > 2));
+    // `?v=<content hash>` (the loader's URLs of the glue and the wasm): when it is the
+    // file's own hash, that URL's content never changes and it is cached for a year without
+    // revalidation. A `v` that is not the hash (a deploy that copied the loader before the
+    // files it names, or a hand-made `?v=2`) is revalidated like everything else, so a
+    // mismatched pair is never frozen into caches.
+    let pinned = match version_param(&uri) {
+        Some(v) => content_hash_is(&path, v).await,
+        None => false,
+    };
     h.insert(
         header::CACHE_CONTROL,
-        HeaderValue::from_static(if versioned {
+        HeaderValue::from_static(if pinned {
             "public, max-age=31536000, immutable"
         } else {
             "no-cache"
@@ -118,6 +121,26 @@ pub async fn serve(
         h.insert(header::ETAG, v);
     }
     r
+}
+
+/// The `v` query parameter, when it looks like a hash prefix (8–64 hex digits).
+fn version_param(uri: &Uri) -> Option<&str> {
+    uri.query()?
+        .split('&')
+        .find_map(|p| p.strip_prefix("v="))
+        .filter(|v| (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// Whether the hex sha256 of the file (the uncompressed one) starts with `prefix`, as
+/// `scripts/build-widget.sh` writes it.
+async fn content_hash_is(path: &Path, prefix: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    let Ok(bytes) = tokio::fs::read(path).await else {
+        return false;
+    };
+    let digest = Sha256::digest(&bytes);
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    hex.starts_with(&prefix.to_ascii_lowercase())
 }
 
 /// A precompressed representation.

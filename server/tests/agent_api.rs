@@ -358,12 +358,22 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     assert_eq!(r.header("vary"), Some("Accept-Encoding"));
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
     assert_eq!(r.header("cache-control"), Some("no-cache"));
-    // A content-hashed URL (the loader's `?v=`) is cached for a year without revalidation.
-    let r = http(srv.addr, "GET", "/w.wasm?v=0123abcd", &[("Accept-Encoding", "br")], None).await;
+    // A content-hashed URL (the loader's `?v=`, the sha256 prefix of the uncompressed file)
+    // is cached for a year without revalidation; any other `v` is revalidated as usual.
+    let sha = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(b"\0asm").iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    let r = http(srv.addr, "GET", &format!("/w.wasm?v={}", &sha[..12]), &[("Accept-Encoding", "br")], None).await;
     assert_eq!(r.body, b"brotli bytes");
     assert_eq!(r.header("cache-control"), Some("public, max-age=31536000, immutable"));
-    let r = http(srv.addr, "GET", "/w.wasm?v=", &[], None).await;
-    assert_eq!(r.header("cache-control"), Some("no-cache"));
+    for other in ["/w.wasm?v=0123abcdef01", "/w.wasm?v=", "/w.wasm?v=2", "/w.wasm?v=zzzzzzzzzzzz"] {
+        let r = http(srv.addr, "GET", other, &[], None).await;
+        assert_eq!(r.header("cache-control"), Some("no-cache"), "{other}");
+    }
+    let r = http(srv.addr, "GET", &format!("/missing.wasm?v={}", &sha[..12]), &[], None).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
     let r = get("gzip, deflate").await;
     assert_eq!(r.body, b"gzip bytes");
     assert_eq!(r.header("content-encoding"), Some("gzip"));
