@@ -1,15 +1,18 @@
 //! Writes the language tables the wasm widget does not carry (`src/i18n.rs`) as
 //! `<dir>/<tag>.txt`, for the widget to load when a visitor's language needs one.
 //! Run by `scripts/build-widget.sh`: `cargo run --example i18n_tables -- dist/widget/i18n`.
-use std::path::PathBuf;
+#[cfg(target_arch = "wasm32")]
+fn main() {} // a native tool: the wasm build has the en-US table only
 
+#[cfg(not(target_arch = "wasm32"))]
 fn main() {
+    use std::path::PathBuf;
     let dir = PathBuf::from(std::env::args().nth(1).unwrap_or_else(|| "dist/widget/i18n".into()));
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let mut n = 0;
-    for (tag, packed) in livechat_widget::i18n::loadable_tables() {
+    for (tag, file) in livechat_widget::i18n::loadable_tables() {
         let path = dir.join(format!("{tag}.txt"));
-        std::fs::write(&path, packed).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        std::fs::write(&path, file).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         n += 1;
     }
     println!("wrote {n} language tables to {}", dir.display());

@@ -150,10 +150,33 @@ pub fn ready(lang: &str) -> bool {
     }
 }
 
-/// Installs a table loaded at run time (the text of `i18n/<lang>.txt`). Returns false, and
-/// installs nothing, for an unknown tag or a text that is not a table of every key.
-pub fn install(lang: &str, packed: String) -> bool {
+/// Identifies the table layout this build expects (the keys, in order, and the English
+/// texts): a table file starts with it, in 16 hex digits and a newline, so a tab still open
+/// on an older build never installs a newer build's table with keys in other places.
+pub const FORMAT: u64 = fnv1a(EN_US);
+
+const fn fnv1a(s: &str) -> u64 {
+    let b = s.as_bytes();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < b.len() {
+        h ^= b[i] as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+/// Installs a table loaded at run time (the text of `i18n/<lang>.txt`: [`FORMAT`] in hex,
+/// a newline, the packed table). Returns false, and installs nothing, for an unknown tag, a
+/// table of another layout, or a text that is not a table of every key.
+pub fn install(lang: &str, file: String) -> bool {
     let Some(i) = index(lang) else { return false };
+    let format = file.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok());
+    if format != Some(FORMAT) || file.get(16..17) != Some("\n") {
+        return false;
+    }
+    let packed = file[17..].to_string();
     if !is_table(&packed) {
         return false;
     }
@@ -165,11 +188,14 @@ pub fn install(lang: &str, packed: String) -> bool {
     true
 }
 
-/// The tags whose tables are not built into this build's widget, with their packed text
-/// (the content of `i18n/<tag>.txt`). Native builds only: they carry every table.
+/// The tags whose tables are not built into the wasm widget, with the content of their
+/// `i18n/<tag>.txt` (see [`install`]). Native builds only: they carry every table.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn loadable_tables() -> impl Iterator<Item = (&'static str, &'static str)> {
-    TAGS.iter().zip(ALL_TABLES).filter(|(tag, _)| **tag != "en-US").map(|(tag, t)| (*tag, t))
+pub fn loadable_tables() -> impl Iterator<Item = (&'static str, String)> {
+    TAGS.iter()
+        .zip(ALL_TABLES)
+        .filter(|(tag, _)| **tag != "en-US")
+        .map(|(tag, t)| (*tag, format!("{FORMAT:016x}\n{t}")))
 }
 
 /// Whether `packed` has exactly one non-blank text per key, each followed by [`SEP`].
@@ -1518,11 +1544,16 @@ mod tests {
     fn loadable_tables_are_the_other_thirty_and_install_cleanly() {
         let loadable: Vec<_> = loadable_tables().collect();
         assert_eq!(loadable.len(), 30);
-        for (tag, packed) in loadable {
+        for (tag, file) in loadable {
             assert_ne!(tag, "en-US");
-            assert!(is_table(packed), "{tag}");
-            assert!(install(tag, packed.to_string()), "{tag}");
+            assert!(file.starts_with(&format!("{FORMAT:016x}\n")), "{tag}");
+            assert!(is_table(&file[17..]), "{tag}");
+            assert!(install(tag, file.clone()), "{tag}");
             assert!(ready(tag));
+            // Another build's layout, or no header at all, is refused.
+            let other = format!("{:016x}{}", FORMAT ^ 1, &file[16..]);
+            assert!(!install(tag, other), "{tag}");
+            assert!(!install(tag, file[17..].to_string()), "{tag}");
         }
     }
 
@@ -1530,10 +1561,12 @@ mod tests {
     fn install_refuses_what_is_not_a_table() {
         let de = table("de-DE");
         let missing_one = &de[..de[..de.len() - 1].rfind(SEP).unwrap() + 1];
+        let header = format!("{FORMAT:016x}\n");
         for bad in ["", "hello", "<b>x</b>\u{1f}", missing_one, &format!("{de}extra\u{1f}"), &de.replacen("Senden", " ", 1)] {
-            assert!(!install("de-DE", bad.to_string()), "{bad:?}");
+            assert!(!install("de-DE", format!("{header}{bad}")), "{bad:?}");
         }
-        assert!(!install("xx-XX", de.to_string()), "unknown tag");
+        assert!(!install("xx-XX", format!("{header}{de}")), "unknown tag");
+        assert!(!install("de-DE", "é".repeat(20)), "no panic on a multi-byte header");
         assert!(ready("xx-XX"), "an unknown tag shows en-US, nothing to wait for");
         assert_eq!(text("de-DE", Key::Send), "Senden", "the built-in table is kept");
     }

@@ -88,16 +88,33 @@ fn read_config(widget_id: String, response: JsValue) {
     });
 }
 
-/// Fetches the language table of `lang` from `{assets}i18n/{lang}.txt`; the text (or `None`
-/// when it could not be loaded) arrives as [`Input::Texts`].
+/// How long the first mount of the view waits for the visitor's language table before it
+/// shows the language it has (en-US), ms.
+pub const TEXTS_WAIT_MS: i32 = 1_500;
+
+/// Fetches the language table of `lang` from `{assets}i18n/{lang}.txt`; the text arrives as
+/// [`Input::Texts`]. `None` arrives when it could not be loaded, and also when it has not
+/// arrived within [`TEXTS_WAIT_MS`] (a late table still arrives after that).
 pub fn fetch_texts(assets: &str, lang: &'static str) {
-    let fail = move || dispatch(Input::Texts(lang, None));
-    let Some(window) = web_sys::window() else { return fail() };
+    let settled = std::rc::Rc::new(std::cell::Cell::new(false));
+    let answer = {
+        let settled = settled.clone();
+        move |text: Option<String>| {
+            if text.is_some() || !settled.get() {
+                settled.set(true);
+                dispatch(Input::Texts(lang, text));
+            }
+        }
+    };
+    let Some(window) = web_sys::window() else { return answer(None) };
+    let late = answer.clone();
+    let give_up = Closure::once_into_js(move || late(None));
+    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(give_up.unchecked_ref(), TEXTS_WAIT_MS);
     let url = format!("{assets}i18n/{lang}.txt");
     settle(&window.fetch_with_str(&url), move |response| {
         let Some(body) = response.dyn_into::<Response>().ok().filter(Response::ok).and_then(|r| r.text().ok()) else {
-            return fail();
+            return answer(None);
         };
-        settle(&body, move |text| dispatch(Input::Texts(lang, text.as_string())));
+        settle(&body, move |text| answer(text.as_string()));
     });
 }

@@ -77,8 +77,10 @@ struct Driver {
     prefetched: Option<(String, js_sys::Promise)>,
     /// Where the widget's files are (the loader's directory, ending in `/`).
     assets: String,
-    /// Languages whose table was asked for (and not refused) since the last wake.
+    /// Languages whose table was asked for since the last wake (in flight, loaded or failed).
     texts_asked: Vec<&'static str>,
+    /// Languages whose table failed or is late: the view mounts without waiting for it.
+    texts_missing: Vec<&'static str>,
     view: Option<View>,
 }
 
@@ -115,6 +117,7 @@ pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Op
         base,
         assets,
         texts_asked: Vec::new(),
+        texts_missing: Vec::new(),
         callbacks: VecMap::default(),
         next_call: 0,
         store: Store::default(),
@@ -235,7 +238,8 @@ impl Driver {
                     lock.claim(id); // back from the back/forward cache: queue for the lock again
                 }
                 // A table that failed to load (offline) is asked for again.
-                self.texts_asked.retain(|lang| crate::i18n::ready(lang));
+                let missing = std::mem::take(&mut self.texts_missing);
+                self.texts_asked.retain(|lang| !missing.contains(lang));
                 if self.view.is_some() {
                     self.ensure_texts();
                 }
@@ -262,12 +266,13 @@ impl Driver {
                 self.save();
             }
             Input::Texts(lang, text) => {
-                let installed = text.is_some_and(|t| crate::i18n::install(lang, t));
-                if installed {
-                    self.render();
-                } else {
-                    web_sys::console::warn_2(&"liveChat: could not load the texts of".into(), &lang.into());
+                if !text.is_some_and(|t| crate::i18n::install(lang, t)) {
+                    web_sys::console::warn_2(&"liveChat: could not load (yet) the texts of".into(), &lang.into());
+                    if !self.texts_missing.contains(&lang) {
+                        self.texts_missing.push(lang);
+                    }
                 }
+                self.render(); // the new language, or the first mount that was waiting for it
             }
         }
         self.run_effects();
@@ -373,6 +378,12 @@ impl Driver {
             return;
         }
         if self.view.is_none() {
+            // The first mount waits (up to TEXTS_WAIT_MS) for the visitor's language, so that
+            // a widget in another language never flashes English first.
+            let lang = self.core.language();
+            if !crate::i18n::ready(lang) && !self.texts_missing.contains(&lang) {
+                return self.ensure_texts();
+            }
             self.view = View::mount(&self.base);
         }
         if let Some(view) = self.view.as_mut() {

@@ -66,7 +66,7 @@ pub struct View {
     /// A scroll to the bottom is already asked for the next animation frame.
     scroll_pending: Rc<Cell<bool>>,
     /// Keeps the log at the bottom when rows grow after layout (held, or it may be collected).
-    _resize: ResizeObserver,
+    _resize: Option<ResizeObserver>,
 }
 
 impl View {
@@ -233,18 +233,37 @@ impl View {
         on(&log, "scroll", move |_| {
             flag.set(scrolled.scroll_height() - scrolled.scroll_top() - scrolled.client_height() < 40);
         });
+        // A visitor moving up lets go of the bottom at once, before the scroll event says
+        // so (a row resized meanwhile would otherwise pull the log back down).
+        let released = at_bottom.clone();
+        on(&log, "wheel", move |e| {
+            if Reflect::get(&e, &"deltaY".into()).ok().and_then(|d| d.as_f64()).is_some_and(|d| d < 0.0) {
+                released.set(false);
+            }
+        });
+        let released = at_bottom.clone();
+        on(&log, "keydown", move |e| {
+            if let Some(k) = e.dyn_ref::<KeyboardEvent>() {
+                if matches!(k.key().as_str(), "ArrowUp" | "PageUp" | "Home") {
+                    released.set(false);
+                }
+            }
+        });
         // Rows skip rendering while far from view (CSS content-visibility) and are laid out
         // at an estimated height until they come near it, so a row can grow after the
         // scroll to the bottom. A resize observer runs after layout and before paint: the log
-        // stays at the bottom in the same frame, without a visible jump.
+        // stays at the bottom in the same frame, without a visible jump. (Where the browser
+        // has none, the scroll in the next animation frame still applies.)
         let (pinned, follow) = (at_bottom.clone(), log.clone());
         let on_resize = Closure::<dyn Fn()>::new(move || {
             if pinned.get() {
                 follow.set_scroll_top(follow.scroll_height());
             }
         });
-        let resize = ResizeObserver::new(on_resize.as_ref().unchecked_ref());
-        resize.observe(&items);
+        let resize = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
+        if let Some(r) = &resize {
+            r.observe(&items);
+        }
         on_resize.forget(); // lives as long as the widget's DOM
 
         Some(View {
@@ -766,8 +785,8 @@ fn adopt_styles(shadow: &web_sys::ShadowRoot) {
 extern "C" {
     /// The browser's `ResizeObserver`, with the two calls the view needs.
     type ResizeObserver;
-    #[wasm_bindgen(constructor)]
-    fn new(callback: &js_sys::Function) -> ResizeObserver;
+    #[wasm_bindgen(catch, constructor)]
+    fn new(callback: &js_sys::Function) -> Result<ResizeObserver, JsValue>;
     #[wasm_bindgen(method)]
     fn observe(this: &ResizeObserver, target: &Element);
 }

@@ -367,6 +367,34 @@ test('languages other than en-US load on demand: one small request, texts and la
   assertNoPageErrors(page);
 });
 
+test('a visitor whose browser is in German sees German from the first frame (no flash of English), also when the table is slow', async () => {
+  for (const delay of [0, 400]) {
+    await configure();
+    const context = await env.browser.newContext({ locale: 'de-DE' });
+    env.contexts.push(context);
+    await context.route('**/widget/i18n/*.txt', async (route) => { await new Promise((r) => setTimeout(r, delay)); return route.continue(); });
+    // Records the widget's language in the first animation frame in which its host exists.
+    await context.addInitScript(() => {
+      window.__firstLang = null;
+      const check = () => {
+        const host = document.querySelector('#livechat-widget');
+        const lc = host && host.shadowRoot && host.shadowRoot.querySelector('.lc');
+        if (lc) {
+          window.__firstLang = { lang: lc.getAttribute('lang'), label: lc.querySelector('.launcher').getAttribute('aria-label') };
+          return;
+        }
+        requestAnimationFrame(check);
+      };
+      requestAnimationFrame(check);
+    });
+    const page = await env.open('/e2e/auto.html', { context });
+    await ready(page);
+    const first = await waitFor(() => page.evaluate(() => window.__firstLang), { message: 'first frame recorded' });
+    assert.deepEqual(first, { lang: 'de-DE', label: 'Chat öffnen' }, `delay ${delay} ms: the first frame is German`);
+    assertNoPageErrors(page);
+  }
+});
+
 test('RTL: ar-AE renders right-to-left in Arabic; switching language re-renders in place and persists', async () => {
   const page = await openPage('/e2e/auto.html');
   await ready(page);
