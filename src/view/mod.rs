@@ -230,24 +230,13 @@ impl View {
         let at_bottom = Rc::new(Cell::new(true));
         let flag = at_bottom.clone();
         let scrolled = log.clone();
+        // Near the bottom (40 px) counts as at the bottom, unless the visitor is moving up:
+        // a scroll up lets go at once, so a row resized meanwhile cannot pull them back.
+        let last_top = Cell::new(0);
         on(&log, "scroll", move |_| {
-            flag.set(scrolled.scroll_height() - scrolled.scroll_top() - scrolled.client_height() < 40);
-        });
-        // A visitor moving up lets go of the bottom at once, before the scroll event says
-        // so (a row resized meanwhile would otherwise pull the log back down).
-        let released = at_bottom.clone();
-        on(&log, "wheel", move |e| {
-            if Reflect::get(&e, &"deltaY".into()).ok().and_then(|d| d.as_f64()).is_some_and(|d| d < 0.0) {
-                released.set(false);
-            }
-        });
-        let released = at_bottom.clone();
-        on(&log, "keydown", move |e| {
-            if let Some(k) = e.dyn_ref::<KeyboardEvent>() {
-                if matches!(k.key().as_str(), "ArrowUp" | "PageUp" | "Home") {
-                    released.set(false);
-                }
-            }
+            let top = scrolled.scroll_top();
+            let up = top < last_top.replace(top);
+            flag.set(!up && scrolled.scroll_height() - top - scrolled.client_height() < 40);
         });
         // Rows skip rendering while far from view (CSS content-visibility) and are laid out
         // at an estimated height until they come near it, so a row can grow after the
