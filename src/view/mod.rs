@@ -65,8 +65,6 @@ pub struct View {
     at_bottom: Rc<Cell<bool>>,
     /// A scroll to the bottom is already asked for the next animation frame.
     scroll_pending: Rc<Cell<bool>>,
-    /// Keeps the log at the bottom when rows grow after layout (held, or it may be collected).
-    _resize: Option<ResizeObserver>,
 }
 
 impl View {
@@ -230,30 +228,9 @@ impl View {
         let at_bottom = Rc::new(Cell::new(true));
         let flag = at_bottom.clone();
         let scrolled = log.clone();
-        // Near the bottom (40 px) counts as at the bottom, unless the visitor is moving up:
-        // a scroll up lets go at once, so a row resized meanwhile cannot pull them back.
-        let last_top = Cell::new(0);
         on(&log, "scroll", move |_| {
-            let top = scrolled.scroll_top();
-            let up = top < last_top.replace(top);
-            flag.set(!up && scrolled.scroll_height() - top - scrolled.client_height() < 40);
+            flag.set(scrolled.scroll_height() - scrolled.scroll_top() - scrolled.client_height() < 40);
         });
-        // Rows skip rendering while far from view (CSS content-visibility) and are laid out
-        // at an estimated height until they come near it, so a row can grow after the
-        // scroll to the bottom. A resize observer runs after layout and before paint: the log
-        // stays at the bottom in the same frame, without a visible jump. (Where the browser
-        // has none, the scroll in the next animation frame still applies.)
-        let (pinned, follow) = (at_bottom.clone(), log.clone());
-        let on_resize = Closure::<dyn Fn()>::new(move || {
-            if pinned.get() {
-                follow.set_scroll_top(follow.scroll_height());
-            }
-        });
-        let resize = ResizeObserver::new(on_resize.as_ref().unchecked_ref()).ok();
-        if let Some(r) = &resize {
-            r.observe(&items);
-        }
-        on_resize.forget(); // lives as long as the widget's DOM
 
         Some(View {
             base: base.to_string(),
@@ -286,7 +263,6 @@ impl View {
             time_format: None,
             was_open: None,
             at_bottom,
-            _resize: resize,
             scroll_pending: Rc::new(Cell::new(false)),
         })
     }
@@ -768,16 +744,6 @@ fn adopt_styles(shadow: &web_sys::ShadowRoot) {
     let _ = sheet.replace_sync(CSS);
     let sheets = Array::of1(&sheet);
     let _ = Reflect::set(shadow, &"adoptedStyleSheets".into(), &sheets);
-}
-
-#[wasm_bindgen::prelude::wasm_bindgen]
-extern "C" {
-    /// The browser's `ResizeObserver`, with the two calls the view needs.
-    type ResizeObserver;
-    #[wasm_bindgen(catch, constructor)]
-    fn new(callback: &js_sys::Function) -> Result<ResizeObserver, JsValue>;
-    #[wasm_bindgen(method)]
-    fn observe(this: &ResizeObserver, target: &Element);
 }
 
 fn on(target: &web_sys::EventTarget, event: &str, handler: impl Fn(web_sys::Event) + 'static) {
