@@ -26,11 +26,13 @@ done
 # The loader is revalidated on every page view (the snippet's URL never changes); the glue
 # and the wasm it loads are addressed by content hash (?v=), which the server lets browsers
 # cache for a year without asking again: a new build changes the URLs.
-hash() { sha256sum "$1" | cut -c1-12; }
-glue_v=$(hash dist/widget/livechat_widget.js)
-wasm_v=$(hash dist/widget/livechat_widget_bg.wasm)
-grep -q '"./livechat_widget.js"' dist/widget/livechat.js && grep -q '"livechat_widget_bg.wasm"' dist/widget/livechat.js \
-  || { echo "build-widget.sh: the minified loader does not name the glue and the wasm as expected" >&2; exit 1; }
+content_hash() { sha256sum "$1" | cut -c1-12; }
+glue_v=$(content_hash dist/widget/livechat_widget.js)
+wasm_v=$(content_hash dist/widget/livechat_widget_bg.wasm)
+for name in '"./livechat_widget.js"' '"livechat_widget_bg.wasm"'; do
+  [ "$(grep -o "$name" dist/widget/livechat.js | wc -l)" = 1 ] \
+    || { echo "build-widget.sh: the minified loader does not name $name exactly once" >&2; exit 1; }
+done
 sed -i -e "s#\"./livechat_widget.js\"#\"./livechat_widget.js?v=$glue_v\"#" \
   -e "s#\"livechat_widget_bg.wasm\"#\"livechat_widget_bg.wasm?v=$wasm_v\"#" dist/widget/livechat.js
 npx --no-install webpack --config webpack.config.js >/dev/null

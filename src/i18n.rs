@@ -170,13 +170,13 @@ const fn fnv1a(s: &str) -> u64 {
 /// Installs a table loaded at run time (the text of `i18n/<lang>.txt`: [`FORMAT`] in hex,
 /// a newline, the packed table). Returns false, and installs nothing, for an unknown tag, a
 /// table of another layout, or a text that is not a table of every key.
-pub fn install(lang: &str, file: String) -> bool {
+pub fn install(lang: &str, mut file: String) -> bool {
     let Some(i) = index(lang) else { return false };
     let format = file.get(..16).and_then(|h| u64::from_str_radix(h, 16).ok());
     if format != Some(FORMAT) || file.get(16..17) != Some("\n") {
         return false;
     }
-    let packed = file[17..].to_string();
+    let packed = file.split_off(17);
     if !is_table(&packed) {
         return false;
     }
