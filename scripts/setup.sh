@@ -35,6 +35,18 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# The cluster end-to-end tests (tests/e2e/cluster*.test.mjs) and scripts/run-cluster.sh put
+# the nodes behind a real load balancer; they start their own nginx with a config of their own.
+if [ ! -x /usr/sbin/nginx ]; then
+  log "installing Debian nginx (load balancer of the cluster tests; no service is started)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  # policy-rc.d exit 101: the package must not start (or enable) the system service
+  RCD=""; [ -e /usr/sbin/policy-rc.d ] || { RCD=1; printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d; }
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
+  [ -z "$RCD" ] || $SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node modules"
   if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
