@@ -31,11 +31,15 @@ struct Conns {
     conns: Vec<(u64, mpsc::Sender<Outbound>)>,
 }
 
+/// Called with a principal just before one of its sockets registers (cluster mode).
+pub type RegisterHook = Arc<dyn Fn(&str) + Send + Sync>;
+
 /// The registry.
 pub struct Hub {
     principals: Mutex<HashMap<Arc<str>, Conns>>,
     agent_tx: broadcast::Sender<Utf8Bytes>,
     agents: AtomicUsize,
+    register_hook: std::sync::OnceLock<RegisterHook>,
 }
 
 impl Default for Hub {
@@ -44,6 +48,7 @@ impl Default for Hub {
             principals: Mutex::new(HashMap::new()),
             agent_tx: broadcast::channel(4096).0,
             agents: AtomicUsize::new(0),
+            register_hook: std::sync::OnceLock::new(),
         }
     }
 }
@@ -53,7 +58,18 @@ impl Hub {
         self.principals.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Adds a socket to a principal.
+    /// Sets the hook [`Hub::register`] calls first (`crate::cluster`). Once.
+    pub fn set_register_hook(&self, hook: RegisterHook) {
+        let _ = self.register_hook.set(hook);
+    }
+
+    /// Whether `principal` has a socket here.
+    pub fn has_principal(&self, principal: &str) -> bool {
+        self.lock().contains_key(principal)
+    }
+
+    /// Adds a socket to a principal. With a register hook (cluster mode) this blocks on a
+    /// storage read: call it from a blocking thread.
     pub fn register(
         &self,
         conn: u64,
@@ -61,6 +77,9 @@ impl Hub {
         widget_id: &str,
         tx: mpsc::Sender<Outbound>,
     ) {
+        if let Some(hook) = self.register_hook.get() {
+            hook(principal);
+        }
         let mut m = self.lock();
         m.entry(Arc::from(principal))
             .or_insert_with(|| Conns {
@@ -144,6 +163,11 @@ impl Hub {
                 let _ = self.agent_tx.send(s.into());
             }
         }
+    }
+
+    /// Pushes an already serialized agent event (from another node) to the agent stream.
+    pub fn publish_agent_text(&self, text: Utf8Bytes) {
+        let _ = self.agent_tx.send(text);
     }
 
     /// Subscribes to the agent stream.

@@ -5,6 +5,7 @@
 //! `docs/agent-api.md` the agent API.
 
 pub mod agent;
+pub mod cluster;
 pub mod config;
 pub mod http;
 pub mod hub;
