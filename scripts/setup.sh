@@ -35,15 +35,19 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-# The cluster end-to-end tests (tests/e2e/cluster*.test.mjs) and scripts/run-cluster.sh put
-# the nodes behind a real load balancer; they start their own nginx with a config of their own.
-if [ ! -x /usr/sbin/nginx ]; then
-  log "installing Debian nginx (load balancer of the cluster tests; no service is started)"
+# The cluster tests (server/tests/cluster_fanout.rs, tests/e2e/cluster*.test.mjs) and
+# scripts/run-cluster.sh start their own PostgreSQL cluster (initdb in a temp dir) and their
+# own nginx with a config of their own; no system service is started or needed.
+CLUSTER_PKGS=()
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || CLUSTER_PKGS+=(postgresql)
+[ -x /usr/sbin/nginx ] || CLUSTER_PKGS+=(nginx)
+if [ "${#CLUSTER_PKGS[@]}" -gt 0 ]; then
+  log "installing Debian ${CLUSTER_PKGS[*]} (for the cluster tests; no service is started)"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  # policy-rc.d exit 101: the package must not start (or enable) the system service
+  # policy-rc.d exit 101: the packages must not start (or enable) their system services
   RCD=""; [ -e /usr/sbin/policy-rc.d ] || { RCD=1; printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null; $SUDO chmod +x /usr/sbin/policy-rc.d; }
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nginx >/dev/null
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${CLUSTER_PKGS[@]}" >/dev/null
   [ -z "$RCD" ] || $SUDO rm -f /usr/sbin/policy-rc.d
 fi
 
