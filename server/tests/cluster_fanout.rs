@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use livechat_server::cluster::Cluster;
+use livechat_server::cluster::{Cluster, StoreSource};
 use livechat_server::hub::{Hub, Outbound};
 use livechat_server::store::sqlite::SqliteStore;
 use livechat_server::store::{Effects, NewContent, SendRequest, Store};
@@ -110,7 +110,7 @@ struct Node {
 
 fn node(url: &str, store: &Arc<dyn Store>, shutdown: &watch::Receiver<bool>) -> Node {
     let hub = Arc::new(Hub::default());
-    let cluster = Cluster::start(url, store.clone(), hub.clone(), shutdown.clone());
+    let cluster = Cluster::start(url, Arc::new(StoreSource(store.clone())), hub.clone(), shutdown.clone());
     let c = cluster.clone();
     hub.set_register_hook(Arc::new(move |p: &str| c.on_register(p)));
     Node { hub, cluster }

@@ -56,6 +56,9 @@ use tokio_postgres::{AsyncMessage, NoTls};
 use crate::hub::Hub;
 use crate::store::{AgentEvent, Effects, Store, VisitorEvent};
 
+mod source;
+pub use source::{Source, StoreSource};
+
 /// The `LISTEN` channel.
 pub const CHANNEL: &str = "livechat_events";
 /// Agent events up to this many bytes of JSON travel inline (NOTIFY's limit is 8000).
@@ -88,7 +91,7 @@ enum Out {
 pub struct Cluster {
     /// Random id of this process.
     pub node_id: String,
-    store: Arc<dyn Store>,
+    store: Arc<dyn Source>,
     hub: Arc<Hub>,
     items: mpsc::UnboundedSender<Item>,
     out: mpsc::UnboundedSender<Out>,
@@ -116,9 +119,10 @@ impl Cluster {
     /// Returns at once; the bus connects in the background (the node is not [`ready`]
     /// until it has). The caller must route the store's publisher to [`Cluster::publish`] and
     /// the hub's register hook to [`Cluster::on_register`] (see [`Cluster::install`]).
+    /// `store` is what the cluster reads (heads, event ranges, conversations).
     ///
     /// [`ready`]: Cluster::ready
-    pub fn start(url: &str, store: Arc<dyn Store>, hub: Arc<Hub>, shutdown: watch::Receiver<bool>) -> Arc<Cluster> {
+    pub fn start(url: &str, store: Arc<dyn Source>, hub: Arc<Hub>, shutdown: watch::Receiver<bool>) -> Arc<Cluster> {
         let (items_tx, items_rx) = mpsc::unbounded_channel();
         let (out_tx, out_rx) = mpsc::unbounded_channel();
         let cluster = Arc::new(Cluster {
@@ -141,10 +145,10 @@ impl Cluster {
         cluster
     }
 
-    /// Routes `store`'s publisher and `hub`'s register hook through this cluster.
-    pub fn install(self: &Arc<Self>) {
+    /// Routes `store`'s publisher and the hub's register hook through this cluster.
+    pub fn install(self: &Arc<Self>, store: &dyn Store) {
         let c = self.clone();
-        self.store.set_publisher(Arc::new(move |fx: &Effects| c.publish(fx)));
+        store.set_publisher(Arc::new(move |fx: &Effects| c.publish(fx)));
         let c = self.clone();
         self.hub.set_register_hook(Arc::new(move |principal: &str| c.on_register(principal)));
     }
@@ -312,7 +316,7 @@ fn agent_payload(node: &str, ev: &AgentEvent) -> String {
 }
 
 /// Rebuilds a large agent event from the store.
-fn read_agent_event(store: &dyn Store, kind: &str, rest: &str) -> Option<AgentEvent> {
+fn read_agent_event(store: &dyn Source, kind: &str, rest: &str) -> Option<AgentEvent> {
     let mut it = rest.split(' ');
     let thread = it.next()?;
     match kind {
