@@ -11,6 +11,7 @@ pub mod conversation;
 pub mod effect;
 pub mod error;
 pub mod language;
+pub mod outbox;
 pub mod rng;
 pub mod state;
 pub mod vec_map;
@@ -37,6 +38,7 @@ use effect::{
 pub use error::{ApiError, ErrorCode};
 use rng::Rng;
 use vec_map::VecMap;
+pub use outbox::{Outbox, ADOPT_GRACE_MS};
 pub use state::{Delivery, OutboxItem, OutboxRequest, StoredState, UiState};
 
 /// Where the widget is in its life.
@@ -86,13 +88,11 @@ pub struct Widget {
     backoff: Backoff,
     /// Stop reconnecting (the server refused the widget for good).
     halted: bool,
-    /// When to resend the outbox after a rate limit.
-    resend_at: Option<Millis>,
+    /// Requests waiting for the server's acknowledgement.
+    outbox: Outbox,
     /// The server wants a fresh JWT for this customer: sends wait (still "sending") until
     /// `auth` succeeds; the page got `livechat:reauth_required` once.
     reauth_pending: bool,
-    /// Outbox ids already sent on the current socket.
-    in_flight: Vec<String>,
     /// Calls waiting for `ready`.
     init_calls: Vec<CallId>,
     /// Calls made while loading, replayed in order when ready.
@@ -125,9 +125,8 @@ impl Widget {
             role: Role::Solo,
             backoff: Backoff::default(),
             halted: false,
-            resend_at: None,
+            outbox: Outbox::default(),
             reauth_pending: false,
-            in_flight: Vec::new(),
             init_calls: Vec::new(),
             queued_calls: VecDeque::new(),
             awaiting: VecMap::default(),
@@ -197,7 +196,7 @@ impl Widget {
 
     /// Requests not yet acknowledged.
     pub fn outbox(&self) -> &[OutboxItem] {
-        &self.state.outbox
+        self.outbox.items()
     }
 
     /// Why the last file the visitor picked was refused.
@@ -245,7 +244,7 @@ impl Widget {
             Link::Open { silent_deadline: Some(at), .. } => Some(Deadline { at, reason: "heartbeat timeout" }),
             Link::Open { ping_at, .. } => Some(Deadline { at: ping_at, reason: "heartbeat" }),
         };
-        let resend = self.resend_at.map(|at| Deadline { at, reason: "resend after rate limit" });
+        let resend = self.outbox.poll_timeout();
         match (link, resend) {
             (Some(a), Some(b)) => Some(if b.at < a.at { b } else { a }),
             (a, b) => a.or(b),
@@ -261,7 +260,7 @@ impl Widget {
         if was != role && role != Role::Follower && self.lifecycle == Lifecycle::Ready {
             // Took over from a tab that closed: resume from the sequence it last stored,
             // and send what is queued, including what other tabs queued.
-            self.resend_at = None;
+            self.outbox.resume();
             if matches!(self.link, Link::Idle) {
                 self.open_socket(now);
             } else {
@@ -318,10 +317,12 @@ impl Widget {
         if self.lifecycle != Lifecycle::Loading || widget_id != self.state.widget_id {
             return;
         }
-        if let Some(stored) = stored.and_then(|s| s.validated(widget_id)) {
+        if let Some(mut stored) = stored.and_then(|s| s.validated(widget_id)) {
             self.conversations = Conversations::new(stored.threads.clone());
             self.config = stored.config.clone();
             self.persisted = Some(stored.clone());
+            // The outbox lives in its own part; `snapshot` puts it back for storage.
+            self.outbox = Outbox::new(core::mem::take(&mut stored.outbox));
             self.state = stored;
         }
         self.effects.push_back(Effect::FetchConfig { widget_id: widget_id.to_string() });
@@ -424,14 +425,13 @@ impl Widget {
             }
             ServerFrame::Event { seq, event } => self.apply_event(seq, event, now),
             ServerFrame::Ack { req, message } => {
-                let started = self.state.outbox.iter().any(|o| {
-                    o.id == req && matches!(o.request, OutboxRequest::Message { new_thread: true, .. })
+                let started = self.outbox.remove(&req).is_some_and(|o| {
+                    matches!(o.request, OutboxRequest::Message { new_thread: true, .. })
                 });
                 if started && self.state.ui.new_thread {
                     self.state.ui.new_thread = false;
                     self.state.active_thread = Some(message.thread_id.clone());
                 }
-                self.remove_outbox(&req);
                 let result = SentResult {
                     message_id: message.id.clone(),
                     thread_id: message.thread_id.clone(),
@@ -443,7 +443,7 @@ impl Widget {
                 self.render = true;
             }
             ServerFrame::ContextAck { req, thread_ids, queued } => {
-                self.remove_outbox(&req);
+                self.outbox.remove(&req);
                 let result = ContextualResult { request_id: req.clone(), thread_ids, queued };
                 self.answer(&req, Ok(Reply::Contextual(result)));
             }
@@ -497,8 +497,7 @@ impl Widget {
             }
             _ => {}
         }
-        if self.resend_at.is_some_and(|at| now >= at) {
-            self.resend_at = None;
+        if self.outbox.handle_timeout(now) {
             self.flush_outbox();
         }
         self.settle();
@@ -553,43 +552,14 @@ impl Widget {
                 self.state.language = other.language.clone();
                 self.state.theme = other.theme.clone();
                 self.state.active_thread = other.active_thread.clone();
-                let mut adopted = false;
-                let mut failed = Vec::new();
-                for item in &other.outbox {
-                    // Skip what we hold already, and what our socket has seen delivered
-                    // (the other tab's write can arrive after the message event).
-                    if let Some(ours) = self.state.outbox.iter_mut().find(|o| o.id == item.id) {
-                        match (&ours.status, &item.status, self.role) {
-                            // The leader's answer for an item this tab queued.
-                            (Delivery::Sending, Delivery::Failed { code, message }, Role::Follower) => {
-                                failed.push((item.id.clone(), ApiError::rejected(code, message)));
-                                ours.status = item.status.clone();
-                            }
-                            // Retried in a follower: send it again.
-                            (Delivery::Failed { .. }, Delivery::Sending, Role::Leader) => {
-                                ours.status = Delivery::Sending;
-                                adopted = true;
-                            }
-                            _ => {}
-                        }
-                        continue;
-                    }
-                    if self.conversations.has_client_id(&item.id).is_none() {
-                        self.state.outbox.push(item.clone());
-                        adopted = true;
-                    }
-                }
-                for (id, error) in failed {
+                let conversations = &self.conversations;
+                let adoption =
+                    self.outbox.adopt(&other.outbox, self.role, |id| conversations.has_client_id(id).is_some(), now);
+                for (id, error) in adoption.failed {
                     self.answer(&id, Err(error));
                 }
-                if adopted && self.role == Role::Leader {
-                    // The only socket is ours: what another tab queued goes out now.
+                if adoption.send_now {
                     self.flush_outbox();
-                } else if adopted && self.resend_at.is_none() && self.role == Role::Solo {
-                    // The other tab is sending these; its message events normally complete
-                    // them here too. Send them ourselves only if they are still pending
-                    // after a grace period (the other tab may have closed).
-                    self.resend_at = Some(now + ADOPT_GRACE_MS);
                 }
                 if identity_changed {
                     self.state.session = other.session.clone();
@@ -657,9 +627,7 @@ impl Widget {
                 }
             }
             UiAction::Retry(id) => {
-                if let Some(item) = self.state.outbox.iter_mut().find(|o| o.id == id) {
-                    item.status = Delivery::Sending;
-                    self.in_flight.retain(|i| *i != id);
+                if self.outbox.retry(&id) {
                     self.flush_outbox();
                 }
             }
@@ -686,6 +654,7 @@ impl Widget {
         self.switch_allowed = false;
         self.state = StoredState::fresh(&widget_id);
         self.conversations = Conversations::default();
+        self.outbox = Outbox::default();
         self.config = None;
         self.persisted = None;
         self.init_calls.push(call);
@@ -810,7 +779,7 @@ impl Widget {
                 let id = self.rng.id("d-");
                 self.awaiting.insert(id.clone(), call);
                 let request = OutboxRequest::ContextualData { metadata: command::into_btree(metadata), strategy };
-                self.state.outbox.push(OutboxItem { id, request, status: Delivery::Sending, created_at: now });
+                self.outbox.push(id, request, now);
                 self.flush_outbox();
             }
             Command::SetLanguage { requested } => {
@@ -899,7 +868,7 @@ impl Widget {
             self.awaiting.insert(id.clone(), call);
         }
         let request = OutboxRequest::Message { thread_id, new_thread, body };
-        self.state.outbox.push(OutboxItem { id, request, status: Delivery::Sending, created_at: now });
+        self.outbox.push(id, request, now);
         self.render = true;
         self.flush_outbox();
     }
@@ -920,7 +889,7 @@ impl Widget {
     }
 
     fn open_socket(&mut self, now: Millis) {
-        self.in_flight.clear();
+        self.outbox.forget_sent();
         if self.halted || self.lifecycle != Lifecycle::Ready || !self.wants_socket() {
             self.link = Link::Idle;
             return;
@@ -951,26 +920,10 @@ impl Widget {
 
     /// Sends every outbox item still marked sending, in order (only when welcomed).
     fn flush_outbox(&mut self) {
-        if !self.connected() || self.resend_at.is_some() || self.reauth_pending || self.role == Role::Follower {
+        if !self.connected() || self.reauth_pending || self.role == Role::Follower {
             return;
         }
-        for item in &self.state.outbox {
-            // Each item goes out once per socket; a new socket (or a rate limit) resends.
-            if item.status != Delivery::Sending || self.in_flight.iter().any(|id| *id == item.id) {
-                continue;
-            }
-            self.in_flight.push(item.id.clone());
-            let frame = match &item.request {
-                OutboxRequest::Message { thread_id, new_thread, body } => ClientFrame::Send {
-                    req: item.id.clone(),
-                    thread_id: thread_id.clone(),
-                    new_thread: *new_thread,
-                    body: body.clone(),
-                },
-                OutboxRequest::ContextualData { metadata, strategy } => {
-                    ClientFrame::ContextualData { req: item.id.clone(), metadata: metadata.clone(), strategy: *strategy }
-                }
-            };
+        while let Some(frame) = self.outbox.poll_transmit() {
             self.effects.push_back(Effect::SendFrame(frame));
         }
     }
@@ -1023,7 +976,7 @@ impl Widget {
         }
         if let Some(client_id) = message.client_id.clone() {
             // Our own message stored (maybe sent by another tab): it is no longer pending.
-            if self.remove_outbox(&client_id) {
+            if self.outbox.remove(&client_id).is_some() {
                 let result = SentResult {
                     message_id: message.id.clone(),
                     thread_id: message.thread_id.clone(),
@@ -1039,8 +992,8 @@ impl Widget {
     /// After a `sync`, outbox messages the server already stored are done.
     fn settle_outbox_from_history(&mut self) {
         let stored: Vec<(String, Message)> = self
-            .state
             .outbox
+            .items()
             .iter()
             .filter_map(|o| self.conversations.has_client_id(&o.id).map(|m| (o.id.clone(), m.clone())))
             .collect();
@@ -1052,8 +1005,7 @@ impl Widget {
     fn handle_request_error(&mut self, req: String, code: &str, message: &str, retry_after: Option<u64>, now: Millis) {
         if code == error_code::RATE_LIMITED {
             // Not a refusal of the content: keep it and send everything again later, in order.
-            self.resend_at = Some(now + retry_after.unwrap_or(1_000));
-            self.in_flight.clear();
+            self.outbox.handle_rate_limit(now + retry_after.unwrap_or(outbox::RATE_LIMIT_PAUSE_MS));
             return;
         }
         if let Some(pending) = self.requests.remove(&req) {
@@ -1063,14 +1015,13 @@ impl Widget {
             self.answer(&req, Err(ApiError::rejected(code, message)));
             return;
         }
-        if code == error_code::REAUTH_REQUIRED && self.state.outbox.iter().any(|o| o.id == req) {
+        if code == error_code::REAUTH_REQUIRED && self.outbox.get(&req).is_some() {
             // Not a refusal of the content: it waits for a fresh JWT and goes out after `auth`.
-            self.in_flight.retain(|id| *id != req);
+            self.outbox.handle_reauth_required(&req);
             self.need_reauth();
             return;
         }
-        if let Some(item) = self.state.outbox.iter_mut().find(|o| o.id == req) {
-            item.status = Delivery::Failed { code: code.to_string(), message: message.to_string() };
+        if self.outbox.handle_refused(&req, code, message) {
             self.render = true;
             self.answer(&req, Err(ApiError::rejected(code, message)));
         }
@@ -1085,7 +1036,7 @@ impl Widget {
             error_code::REAUTH_REQUIRED => {
                 // The customer's JWT expired: keep the session, history and outbox; sends
                 // wait until the page calls `auth` with a fresh token.
-                self.in_flight.clear();
+                self.outbox.forget_sent();
                 self.need_reauth();
             }
             error_code::UNKNOWN_WIDGET | error_code::ORIGIN_NOT_ALLOWED | error_code::BAD_HELLO => {
@@ -1119,7 +1070,7 @@ impl Widget {
         self.state.config = keep_config;
         self.conversations = Conversations::default();
         self.switch_allowed = true;
-        self.resend_at = None;
+        self.outbox = Outbox::default();
         self.reauth_pending = false;
         if clear_storage {
             self.effects.push_back(Effect::ClearStorage { widget_id });
@@ -1164,12 +1115,6 @@ impl Widget {
 
     // ----- bookkeeping ----------------------------------------------------------------
 
-    fn remove_outbox(&mut self, id: &str) -> bool {
-        let before = self.state.outbox.len();
-        self.state.outbox.retain(|o| o.id != id);
-        before != self.state.outbox.len()
-    }
-
     fn answer(&mut self, req: &str, result: Result<Reply, ApiError>) {
         if let Some(call) = self.awaiting.remove(req) {
             self.effects.push_back(Effect::Reply { call, result });
@@ -1188,6 +1133,7 @@ impl Widget {
     pub fn snapshot(&self) -> StoredState {
         StoredState {
             threads: self.conversations.to_stored(),
+            outbox: self.outbox.items().to_vec(),
             config: self.config.clone(),
             ..self.state.clone()
         }
@@ -1199,7 +1145,7 @@ impl Widget {
         if !self.wants_socket() && !matches!(self.link, Link::Idle) {
             self.effects.push_back(Effect::CloseSocket);
             self.link = Link::Idle;
-            self.in_flight.clear();
+            self.outbox.forget_sent();
         }
         if self.lifecycle != Lifecycle::Ready {
             return;
@@ -1211,9 +1157,6 @@ impl Widget {
         }
     }
 }
-
-/// How long outbox items adopted from another tab wait before this tab sends them too.
-pub const ADOPT_GRACE_MS: Millis = 5_000;
 
 /// The theme name that resets `set_theme` to the widget's default look.
 pub const DEFAULT_THEME: &str = "default";
