@@ -1,6 +1,8 @@
 //! Writes the language tables the wasm widget does not carry (`src/i18n.rs`) as
 //! `<dir>/<tag>.txt`, for the widget to load when a visitor's language needs one.
-//! Run by `scripts/build-widget.sh`: `cargo run --example i18n_tables -- dist/widget/i18n`.
+//! Run by `scripts/build-widget.sh`: `cargo run --example i18n_tables -- dist/widget/i18n
+//! pkg/labels.json`; the second file (optional) holds the launcher's label in every language
+//! (`{"ar-AE":"…",…}`), which the build puts into the loader (`www/widget/livechat.js`).
 #[cfg(target_arch = "wasm32")]
 fn main() {} // a native tool: the wasm build has the en-US table only
 
@@ -16,4 +18,12 @@ fn main() {
         n += 1;
     }
     println!("wrote {n} language tables to {}", dir.display());
+    if let Some(labels) = std::env::args().nth(2) {
+        use livechat_widget::i18n::{text, Key};
+        let map: serde_json::Map<String, serde_json::Value> = livechat_protocol::LANGUAGES
+            .iter()
+            .map(|tag| (tag.to_string(), text(tag, Key::OpenChat).into()))
+            .collect();
+        std::fs::write(&labels, serde_json::Value::Object(map).to_string()).unwrap_or_else(|e| panic!("{labels}: {e}"));
+    }
 }

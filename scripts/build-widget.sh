@@ -18,9 +18,20 @@ npx --no-install wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memor
 cp pkg/livechat_widget_bg.wasm www/widget/livechat.d.ts dist/widget/
 # The 30 language tables other than en-US, loaded by the widget when needed (src/i18n.rs).
 rm -rf dist/widget/i18n
-cargo run --quiet --example i18n_tables -- dist/widget/i18n
+cargo run --quiet --example i18n_tables -- dist/widget/i18n pkg/labels.json
+# The loader draws the launcher before the wasm is loaded: it carries the widget's CSS (the
+# wasm does not) and the launcher's label in each language.
+node -e '
+const fs = require("fs");
+const src = fs.readFileSync("www/widget/livechat.js", "utf8");
+const css = fs.readFileSync("src/view/widget.css", "utf8").trim();
+const labels = fs.readFileSync("pkg/labels.json", "utf8");
+const out = src.replace("\x27__LIVECHAT_CSS__\x27", () => JSON.stringify(css)).replace("\x27__LIVECHAT_LABELS__\x27", () => labels);
+if (out.includes("__LIVECHAT_")) { console.error("build-widget.sh: a placeholder is left in the loader"); process.exit(1); }
+fs.writeFileSync("pkg/livechat.js", out);
+'
 # The JS glue and the loader are minified (ES modules: exports and import names are kept).
-for js in pkg/livechat_widget.js www/widget/livechat.js; do
+for js in pkg/livechat_widget.js pkg/livechat.js; do
   npx --no-install terser "$js" --module --ecma 2020 --compress passes=2 --mangle -o "dist/widget/$(basename "$js")"
 done
 # The loader is revalidated on every page view (the snippet's URL never changes); the glue
@@ -45,4 +56,4 @@ echo "widget bundle (dist/widget):"
 for f in dist/widget/livechat_widget_bg.wasm dist/widget/livechat_widget.js dist/widget/livechat.js; do size "$f"; done
 total_gz=$(cat dist/widget/livechat_widget_bg.wasm | gzip -9c | wc -c)
 total_gz=$((total_gz + $(gzip -9c dist/widget/livechat_widget.js | wc -c) + $(gzip -9c dist/widget/livechat.js | wc -c)))
-echo "total gzip: $total_gz B (CSS is inside the wasm)"
+echo "total gzip: $total_gz B (the CSS is in the loader, livechat.js)"

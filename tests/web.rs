@@ -68,7 +68,7 @@ fn ensure_booted() {
     }
     Reflect::set(&stub, &"q".into(), &queue).unwrap();
     Reflect::set(&window(), &"liveChat".into(), &stub).unwrap();
-    livechat_widget::boot("http://127.0.0.1:9".into(), None, JsValue::UNDEFINED, None);
+    livechat_widget::boot("http://127.0.0.1:9".into(), None, JsValue::UNDEFINED, None, JsValue::UNDEFINED);
 }
 
 struct Answer {
@@ -144,7 +144,7 @@ async fn queued_calls_replay_in_order_when_the_widget_boots() {
     assert_eq!(got, vec!["init", "show", "set_language"]);
     assert_eq!(Reflect::get(&live_chat(), &"loaded".into()).unwrap(), JsValue::TRUE);
     // Booting again (the script loaded twice) changes nothing.
-    livechat_widget::boot("http://127.0.0.1:9".into(), None, JsValue::UNDEFINED, None);
+    livechat_widget::boot("http://127.0.0.1:9".into(), None, JsValue::UNDEFINED, None, JsValue::UNDEFINED);
     let hosts = window().document().unwrap().query_selector_all("#livechat-widget").unwrap();
     assert!(hosts.length() <= 1);
 }

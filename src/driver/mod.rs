@@ -75,6 +75,14 @@ struct Driver {
     lock: Option<lock::SocketLock>,
     /// The loader's configuration request, used by the first `FetchConfig` for its widget.
     prefetched: Option<(String, js_sys::Promise)>,
+    /// What the loader hands over (`www/widget/livechat.js`): the widget's stylesheet, and the
+    /// launcher it drew, for the first mount to adopt.
+    handoff: Option<JsValue>,
+    /// The widget's stylesheet (`widget.css`, carried by the loader).
+    css: Option<web_sys::CssStyleSheet>,
+    /// The launcher snapshot waiting to be written, and the last one written.
+    launcher_unsaved: Option<String>,
+    launcher_saved: String,
     /// Where the widget's files are (the loader's directory, ending in `/`).
     assets: String,
     /// Languages whose table was asked for since the last wake (in flight, loaded or failed).
@@ -100,7 +108,7 @@ fn now() -> u64 {
 /// wasm downloaded; `assets` is the URL of the loader's directory (default `{base}/widget/`),
 /// where the language tables are.
 #[wasm_bindgen]
-pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Option<String>) {
+pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Option<String>, handoff: JsValue) {
     let Some(window) = web_sys::window() else { return };
     let started = DRIVER.with(|d| d.borrow().is_some());
     if started {
@@ -129,6 +137,14 @@ pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Op
         save_scheduled: false,
         lock: lock::SocketLock::new(),
         prefetched: widget_id.zip(config.dyn_into::<js_sys::Promise>().ok()),
+        css: Reflect::get(&handoff, &"sheets".into())
+            .ok()
+            .filter(|s| s.is_truthy())
+            .and_then(|s| Reflect::get(&s, &0.into()).ok())
+            .and_then(|s| s.dyn_into().ok()),
+        handoff: Some(handoff).filter(|h| h.is_object()),
+        launcher_unsaved: None,
+        launcher_saved: String::new(),
         view: None,
     };
     let mut driver = driver;
@@ -290,6 +306,8 @@ impl Driver {
                 Effect::Persist(state) => self.save_soon(state),
                 Effect::ClearStorage { widget_id } => {
                     self.unsaved = None; // a write scheduled before would bring the state back
+                    self.launcher_unsaved = None;
+                    self.launcher_saved.clear();
                     self.store.remove(&widget_id);
                 }
                 Effect::FetchConfig { widget_id } => {
@@ -331,6 +349,10 @@ impl Driver {
     /// and `pagehide` and a tab being hidden write at once.
     fn save_soon(&mut self, state: Box<StoredState>) {
         self.unsaved = Some(state);
+        self.schedule_save();
+    }
+
+    fn schedule_save(&mut self) {
         if self.save_scheduled {
             return;
         }
@@ -344,6 +366,9 @@ impl Driver {
     }
 
     fn save(&mut self) {
+        if let Some((launcher, id)) = self.launcher_unsaved.take().zip(self.core.widget_id()) {
+            self.store.save_launcher(id, &launcher);
+        }
         if let Some(state) = self.unsaved.take() {
             self.store.save(&state);
             if self.store.failed() && self.lock.take().is_some() {
@@ -384,10 +409,16 @@ impl Driver {
             if !crate::i18n::ready(lang) && !self.texts_missing.contains(&lang) {
                 return self.ensure_texts();
             }
-            self.view = View::mount(&self.base);
+            self.view = View::mount(&self.base, self.css.as_ref(), self.handoff.take().as_ref());
         }
         if let Some(view) = self.view.as_mut() {
             view.render(&self.core);
+            let launcher = view.launcher_snapshot();
+            if launcher != self.launcher_saved {
+                self.launcher_saved = launcher.to_string();
+                self.launcher_unsaved = Some(self.launcher_saved.clone());
+                self.schedule_save();
+            }
         }
         self.ensure_texts();
     }

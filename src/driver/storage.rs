@@ -45,6 +45,14 @@ impl Store {
         }
     }
 
+    /// Saves what the loader needs to draw the launcher on the next page
+    /// (`livechat:<id>:launcher`, see `View::launcher_snapshot`); nothing when localStorage fails.
+    pub fn save_launcher(&mut self, widget_id: &str, snapshot: &str) {
+        if let Some(s) = local() {
+            let _ = s.set_item(&launcher_key(widget_id), snapshot);
+        }
+    }
+
     /// True once localStorage refused a read or a write in this page.
     pub fn failed(&self) -> bool {
         self.warned
@@ -56,6 +64,7 @@ impl Store {
         self.memory.remove(key.as_str());
         if let Some(s) = local() {
             let _ = s.remove_item(&key);
+            let _ = s.remove_item(&launcher_key(widget_id));
         }
     }
 
@@ -71,6 +80,10 @@ impl Store {
 pub fn decode(text: &str) -> Option<StoredState> {
     let value: JsValue = JSON::parse(text).ok()?;
     wire::stored_state(&from_js(&value)?)
+}
+
+fn launcher_key(widget_id: &str) -> String {
+    storage_key(widget_id) + ":launcher"
 }
 
 fn local() -> Option<web_sys::Storage> {

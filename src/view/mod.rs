@@ -9,7 +9,7 @@ use js_sys::{Array, Object, Reflect};
 use livechat_protocol::{Author, Message, ThreadStatus};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{Document, Element, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRootInit, ShadowRootMode};
+use web_sys::{CssStyleSheet, Document, Element, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRootInit, ShadowRootMode};
 
 use crate::core::{AttachmentProblem, Delivery, OutboxRequest, UiAction, Widget};
 use crate::driver::ui;
@@ -17,7 +17,6 @@ use crate::i18n::{html_lang, is_rtl, text, Key};
 use crate::linkify::{segments, Segment};
 use livechat_protocol::OutgoingBody;
 
-const CSS: &str = include_str!("widget.css");
 /// Messages kept in the DOM per conversation.
 const MAX_RENDERED: usize = 200;
 
@@ -40,6 +39,13 @@ pub struct View {
     send: Element,
     attach: Element,
     badge: Element,
+    /// The theme's custom properties (`.lc{--lc-primary:…}`), a constructable stylesheet:
+    /// no inline `style`, so a strict CSP (`style-src 'self'`) applies it.
+    theme: Option<CssStyleSheet>,
+    /// The declarations now in `theme`.
+    theme_css: String,
+    /// What the loader needs to draw the launcher as it is now (see [`View::launcher_snapshot`]).
+    snapshot: String,
     back: HtmlElement,
     threads: Element,
     threads_title: Element,
@@ -68,28 +74,43 @@ pub struct View {
 }
 
 impl View {
-    /// Creates the host element and its shadow root. `None` if the DOM is unavailable.
-    pub fn mount(base: &str) -> Option<View> {
+    /// Creates the widget's DOM in a shadow root, or completes the one the loader drew
+    /// (`handoff`: the host, root, launcher and badge, and the theme stylesheet; see
+    /// `www/widget/livechat.js`). `css` is the widget's stylesheet (`widget.css`, which the
+    /// loader carries: the wasm does not). `None` if the DOM is unavailable.
+    pub fn mount(base: &str, css: Option<&CssStyleSheet>, handoff: Option<&JsValue>) -> Option<View> {
         let doc = web_sys::window()?.document()?;
-        // A custom element name: page rules such as `div { display: none }` do not match it.
-        let host = doc.create_element("livechat-widget").ok()?;
-        host.set_id("livechat-widget");
-        let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).ok()?;
-        adopt_styles(&shadow);
-
         let el = |tag: &str, class: &str| -> Option<Element> {
             let e = doc.create_element(tag).ok()?;
             e.set_class_name(class);
             Some(e)
         };
-        let root = el("div", "lc")?;
-        let launcher: HtmlElement = el("button", "launcher")?.dyn_into().ok()?;
-        launcher.set_attribute("type", "button").ok()?;
-        launcher.set_attribute("aria-controls", "lc-window").ok()?;
-        launcher.set_inner_html(ICON_CHAT); // static markup of our own, no user text
-        let badge = el("span", "badge")?;
-        badge.set_attribute("aria-hidden", "true").ok()?;
-        launcher.append_child(&badge).ok()?;
+        let (host, root, launcher, badge, theme, adopted) = match handoff.and_then(adopt) {
+            Some((host, root, launcher, badge, theme)) => (host, root, launcher, badge, theme, true),
+            None => {
+                // A custom element name: page rules such as `div { display: none }` do not match it.
+                let host = doc.create_element("livechat-widget").ok()?;
+                host.set_id("livechat-widget");
+                let shadow = host.attach_shadow(&ShadowRootInit::new(ShadowRootMode::Open)).ok()?;
+                let theme = CssStyleSheet::new().ok();
+                let sheets = Array::new();
+                for sheet in [css, theme.as_ref()].into_iter().flatten() {
+                    sheets.push(sheet);
+                }
+                let _ = Reflect::set(&shadow, &"adoptedStyleSheets".into(), &sheets);
+                let root = el("div", "lc")?;
+                let launcher: HtmlElement = el("button", "launcher")?.dyn_into().ok()?;
+                launcher.set_attribute("type", "button").ok()?;
+                launcher.set_attribute("aria-controls", "lc-window").ok()?;
+                launcher.set_inner_html(ICON_CHAT); // static markup of our own, no user text
+                let badge = el("span", "badge")?;
+                badge.set_attribute("aria-hidden", "true").ok()?;
+                launcher.append_child(&badge).ok()?;
+                root.append_child(&launcher).ok()?;
+                shadow.append_child(&root).ok()?;
+                (host, root, launcher, badge, theme, false)
+            }
+        };
 
         let window = el("section", "window")?;
         window.set_id("lc-window");
@@ -167,10 +188,10 @@ impl View {
         for child in [&header, &notice, &threads, &log, &form] {
             window.append_child(child).ok()?;
         }
-        root.append_child(&window).ok()?;
-        root.append_child(&launcher).ok()?;
-        shadow.append_child(&root).ok()?;
-        doc.body()?.append_child(&host).ok()?;
+        root.insert_before(&window, Some(&launcher)).ok()?;
+        if !adopted {
+            doc.body()?.append_child(&host).ok()?;
+        }
 
         on(&launcher, "click", |_| ui(UiAction::Toggle));
         on(&close, "click", |_| ui(UiAction::Close));
@@ -249,6 +270,9 @@ impl View {
             send,
             attach,
             badge,
+            theme,
+            theme_css: String::new(),
+            snapshot: String::new(),
             back,
             threads,
             threads_title,
@@ -261,7 +285,8 @@ impl View {
             shown_lang: "en-US",
             log_thread: None,
             time_format: None,
-            was_open: None,
+            // A click on the loader's launcher opened the window: focus goes into it.
+            was_open: handoff.filter(|h| Reflect::get(h, &"clicked".into()).is_ok_and(|c| c.is_truthy())).map(|_| false),
             at_bottom,
             scroll_pending: Rc::new(Cell::new(false)),
         })
@@ -307,6 +332,7 @@ impl View {
             t(Key::OpenChat).to_string()
         };
         set_attr(&self.launcher, "aria-label", &label);
+        self.snapshot = self.launcher_state(lang, &label, ui.unread, ui.open, !ui.launcher);
 
         let notice = if let Some(problem) = core.attach_error() {
             Some(t(match problem {
@@ -361,7 +387,40 @@ impl View {
         self.host.shadow_root().and_then(|s| s.active_element()).is_some() || self.doc.active_element().as_ref() == Some(&self.host)
     }
 
-    fn apply_theme(&self, core: &Widget) {
+    /// The launcher as the last render left it, as JSON for `localStorage` (written by the
+    /// driver as `livechat:<id>:launcher`): the loader draws it from this on the next page
+    /// before the wasm is loaded. Changes only when the launcher does.
+    pub fn launcher_snapshot(&self) -> &str {
+        &self.snapshot
+    }
+
+    fn launcher_state(&self, lang: &str, label: &str, unread: u32, open: bool, hidden: bool) -> String {
+        let badge = if unread == 0 { String::new() } else { unread.min(99).to_string() };
+        let theme = self.root.get_attribute("data-theme").unwrap_or_default();
+        let mut out = String::from("{\"v\":1");
+        for (name, value) in [
+            ("lang", html_lang(lang)),
+            ("dir", if is_rtl(lang) { "rtl" } else { "ltr" }),
+            ("theme", theme.as_str()),
+            ("vars", self.theme_css.as_str()),
+            ("label", label),
+            ("badge", badge.as_str()),
+        ] {
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str("\":");
+            json_string(&mut out, value);
+        }
+        for (name, value) in [("left", self.root.class_list().contains("left")), ("open", open), ("hidden", hidden)] {
+            out.push_str(",\"");
+            out.push_str(name);
+            out.push_str(if value { "\":true" } else { "\":false" });
+        }
+        out.push('}');
+        out
+    }
+
+    fn apply_theme(&mut self, core: &Widget) {
         let Some(config) = core.config() else { return };
         let theme = core.theme().and_then(|name| config.themes.get(name));
         let mut style = String::new();
@@ -375,7 +434,12 @@ impl View {
         var("bg", theme.and_then(|t| t.background.as_ref()));
         var("text", theme.and_then(|t| t.text.as_ref()));
         var("font", theme.and_then(|t| t.font.as_ref()));
-        set_attr(&self.root, "style", &style);
+        if style != self.theme_css {
+            if let Some(sheet) = &self.theme {
+                let _ = sheet.replace_sync(&format!(".lc{{{style}}}"));
+            }
+            self.theme_css = style;
+        }
         let left = theme.and_then(|t| t.launcher_position.as_deref()) == Some("left");
         let _ = self.root.class_list().toggle_with_force("left", left);
         set_attr(&self.root, "data-theme", core.theme().unwrap_or("default"));
@@ -739,11 +803,37 @@ fn is_safe_css_value(v: &str) -> bool {
     v.len() <= 200 && !v.contains([';', '{', '}', '<', '>', '\\']) && !v.to_ascii_lowercase().contains("url(")
 }
 
-fn adopt_styles(shadow: &web_sys::ShadowRoot) {
-    let Ok(sheet) = web_sys::CssStyleSheet::new() else { return };
-    let _ = sheet.replace_sync(CSS);
-    let sheets = Array::of1(&sheet);
-    let _ = Reflect::set(shadow, &"adoptedStyleSheets".into(), &sheets);
+/// Takes over the launcher the loader drew (still on the page), and tells the loader so.
+fn adopt(handoff: &JsValue) -> Option<(Element, Element, HtmlElement, Element, Option<CssStyleSheet>)> {
+    let get = |name: &str| Reflect::get(handoff, &name.into()).ok().filter(|v| v.is_truthy());
+    let host: Element = get("host")?.dyn_into().ok()?;
+    if !host.is_connected() {
+        return None;
+    }
+    let root = get("root")?.dyn_into().ok()?;
+    let launcher = get("launcher")?.dyn_into().ok()?;
+    let badge = get("badge")?.dyn_into().ok()?;
+    let theme = get("sheets").and_then(|s| Reflect::get(&s, &1.into()).ok()).and_then(|s| s.dyn_into().ok());
+    let _ = Reflect::set(handoff, &"adopted".into(), &JsValue::TRUE);
+    Some((host, root, launcher, badge, theme))
+}
+
+/// Appends `value` as a JSON string.
+fn json_string(out: &mut String, value: &str) {
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                out.push_str("\\u00");
+                out.push(char::from(b"0123456789abcdef"[c as usize >> 4]));
+                out.push(char::from(b"0123456789abcdef"[c as usize & 15]));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 fn on(target: &web_sys::EventTarget, event: &str, handler: impl Fn(web_sys::Event) + 'static) {

@@ -440,13 +440,15 @@ test('RTL: ar-AE renders right-to-left in Arabic; switching language re-renders 
 
   await page.reload();
   await ready(page);
-  const after = await waitForWidget(page, (w) => w.lang === 'de-DE', 'language persisted across reload');
+  // (The loader draws the launcher, in the stored language, before the wasm builds the
+  // window: wait for the window, restored open, too.)
+  const after = await waitForWidget(page, (w) => w.lang === 'de-DE' && w.open, 'language persisted across reload');
   assert.equal(after.dir, 'ltr');
   assert.equal(await inShadow(page, (root) => root.querySelector('textarea').placeholder), 'Nachricht schreiben…');
   await ok(page, 'set_language', 'ar-AE');
   await page.reload();
   await ready(page);
-  await waitForWidget(page, (w) => w.lang === 'ar-AE' && w.dir === 'rtl', 'ar-AE persisted across reload');
+  await waitForWidget(page, (w) => w.lang === 'ar-AE' && w.dir === 'rtl' && w.open, 'ar-AE persisted across reload');
   assertNoPageErrors(page);
 });
 
