@@ -10,7 +10,7 @@ use alloc::vec::Vec;
 
 use livechat_protocol::{ClientFrame, Millis};
 
-use super::connection::Role;
+use super::tabs::Role;
 use super::error::ApiError;
 use super::state::{Delivery, OutboxItem, OutboxRequest};
 

@@ -1,0 +1,300 @@
+//! Executing `liveChat` commands and the visitor's own actions once the widget is ready.
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+
+use livechat_protocol::{error_code, ClientFrame, Millis, OutgoingBody};
+
+use super::effect::{DraftResult, ThemeResult, UiResult};
+use super::{command, language, ApiError, CallId, Command, Effect, ErrorCode, OutboxRequest, Reply, Role, SendPayload, Widget};
+
+/// The theme name that resets `set_theme` to the widget's default look.
+pub const DEFAULT_THEME: &str = "default";
+
+/// What the visitor did with the widget's own controls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UiAction {
+    /// Launcher clicked.
+    Toggle,
+    /// Close button or Escape.
+    Close,
+    /// Composer text changed.
+    Draft(String),
+    /// Enter in the composer.
+    Submit,
+    /// Retry a failed message.
+    Retry(String),
+    /// Send a file picked or dropped by the visitor (`content` is a data URL).
+    Attach {
+        /// The file's name.
+        file_name: String,
+        /// `data:<mime>;base64,…`.
+        content: String,
+    },
+    /// Open a thread (`None` = start a new conversation).
+    SelectThread(Option<String>),
+    /// Multi-thread widgets: show the list of conversations.
+    ShowThreadList,
+}
+
+/// Why a file the visitor picked was refused (the view shows it in the visitor's language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttachmentProblem {
+    /// Larger than the widget's limit.
+    TooLarge,
+    /// A type the widget does not accept.
+    TypeNotAllowed,
+}
+
+impl Widget {
+    /// The visitor used the widget's own controls.
+    pub fn handle_ui(&mut self, action: UiAction, now: Millis) {
+        if self.lifecycle != super::Lifecycle::Ready {
+            return;
+        }
+        match action {
+            UiAction::Toggle => self.open_window(!self.state.ui.open),
+            UiAction::Close => self.open_window(false),
+            UiAction::Draft(text) => self.state.ui.draft = text,
+            UiAction::Submit => {
+                let text = core::mem::take(&mut self.state.ui.draft);
+                if !text.trim().is_empty() {
+                    let body = OutgoingBody::Basic { text: Some(text), attachment: None };
+                    self.send_from_widget(body, now);
+                }
+            }
+            UiAction::Attach { file_name, content } => {
+                self.attach_error = None;
+                match self.attachment_refusal(&file_name, &content) {
+                    None => {
+                        let attachment = livechat_protocol::OutgoingAttachment { file_name, content };
+                        let body = OutgoingBody::Basic { text: None, attachment: Some(attachment) };
+                        self.send_from_widget(body, now);
+                    }
+                    Some((problem, _)) => self.attach_error = Some(problem),
+                }
+            }
+            UiAction::Retry(id) => {
+                if self.outbox.retry(&id) {
+                    self.flush_outbox();
+                }
+            }
+            UiAction::SelectThread(id) => {
+                self.state.ui.thread_list = false;
+                self.state.ui.new_thread = id.is_none();
+                self.state.active_thread = id;
+            }
+            UiAction::ShowThreadList => self.state.ui.thread_list = true,
+        }
+        self.render = true;
+        self.settle(now);
+    }
+
+    pub(super) fn execute(&mut self, call: CallId, command: Command, now: Millis) {
+        match command {
+            Command::Init { .. } => self.reply_ok(call, Reply::Init(self.init_result())),
+            Command::Auth { jwt } => {
+                let req = self.rng.id("a-");
+                self.calls.await_answer(req.clone(), call);
+                self.session.auth(req, jwt);
+                self.send_requests();
+                self.open_socket_for_request(now);
+            }
+            Command::Logout => {
+                if self.state.customer.is_none() {
+                    return self.reply_err(
+                        call,
+                        ApiError::new(ErrorCode::NotAuthenticated, "logout needs an authenticated session; call auth first"),
+                    );
+                }
+                if self.connected() || self.tabs.role() == Role::Follower {
+                    // (A follower has no socket while idle: it opens one to log out.)
+                    let req = self.rng.id("l-");
+                    self.calls.await_answer(req.clone(), call);
+                    self.session.logout(req);
+                    self.send_requests();
+                    self.open_socket_for_request(now);
+                } else {
+                    // Offline: forget the session locally; the server expires it.
+                    self.reset(true, now);
+                    self.reply_ok(call, self.reset_result(false));
+                }
+            }
+            Command::Clear { widget_id } => match widget_id {
+                Some(other) if other != self.state.widget_id => {
+                    self.effects.push_back(Effect::ClearStorage { widget_id: other.clone() });
+                    self.reply_ok(call, Reply::Reset(super::ResetResult { cleared: other, logged_out: false }));
+                }
+                named => {
+                    // With the widget id named, the spec asks to log the user out as well.
+                    let log_out = named.is_some() && self.state.customer.is_some() && self.connected();
+                    if log_out {
+                        let req = self.rng.id("l-");
+                        self.effects.push_back(Effect::SendFrame(ClientFrame::Logout { req }));
+                    }
+                    self.reset(true, now);
+                    self.reply_ok(call, self.reset_result(log_out));
+                }
+            },
+            Command::Show => self.set_ui(call, true, None),
+            Command::Hide => self.set_ui(call, false, None),
+            Command::ShowLauncher => self.set_ui(call, self.state.ui.open, Some(true)),
+            Command::HideLauncher => self.set_ui(call, false, Some(false)),
+            Command::SetTheme { name } => self.set_theme(call, name),
+            Command::Send(SendPayload::Draft { text, thread_id }) => {
+                self.state.ui.draft = text.clone();
+                if thread_id.is_some() {
+                    self.state.active_thread = thread_id;
+                }
+                self.render = true;
+                self.reply_ok(call, Reply::Draft(DraftResult { draft: text }));
+            }
+            Command::Send(SendPayload::Basic { text, attachment, thread_id }) => {
+                if let Some(a) = &attachment {
+                    if let Err(e) = self.check_attachment(&a.file_name, &a.content) {
+                        return self.reply_err(call, e);
+                    }
+                }
+                self.enqueue_message(Some(call), thread_id, false, OutgoingBody::Basic { text, attachment }, now);
+            }
+            Command::Send(SendPayload::CustomData { custom_data, agent_message, user_message, thread_id }) => {
+                let body = OutgoingBody::CustomData { custom_data, agent_message, user_message };
+                self.enqueue_message(Some(call), thread_id, false, body, now);
+            }
+            Command::SendContextualData { metadata, strategy } => {
+                let id = self.rng.id("d-");
+                self.calls.await_answer(id.clone(), call);
+                let request = OutboxRequest::ContextualData { metadata: command::into_btree(metadata), strategy };
+                self.outbox.push(id, request, now);
+                self.flush_outbox();
+            }
+            Command::SetLanguage { requested } => {
+                let result = language::choose(requested);
+                self.state.language = Some(result.language.clone());
+                self.render = true;
+                self.reply_ok(call, Reply::Language(result));
+            }
+        }
+    }
+
+    fn set_ui(&mut self, call: CallId, open: bool, launcher: Option<bool>) {
+        self.open_window(open);
+        if let Some(l) = launcher {
+            self.state.ui.launcher = l;
+        }
+        self.render = true;
+        self.reply_ok(call, Reply::Ui(UiResult { open: self.state.ui.open, launcher: self.state.ui.launcher }));
+    }
+
+    fn open_window(&mut self, open: bool) {
+        self.state.ui.open = open;
+        if open {
+            self.state.ui.unread = 0;
+        }
+    }
+
+    fn set_theme(&mut self, call: CallId, name: String) {
+        let known = self.config.as_ref().is_some_and(|c| c.themes.contains_key(&name));
+        if known || name == DEFAULT_THEME {
+            self.state.theme = (name != DEFAULT_THEME).then(|| name.clone());
+            self.render = true;
+            return self.reply_ok(call, Reply::Theme(ThemeResult { theme: name }));
+        }
+        let names: Vec<&str> = self
+            .config
+            .iter()
+            .flat_map(|c| c.themes.keys().map(String::as_str))
+            .chain(core::iter::once(DEFAULT_THEME))
+            .collect();
+        let why = format!("theme '{name}' is not configured for this widget; available: {}", names.join(", "));
+        self.reply_err(call, ApiError::new(ErrorCode::UnknownTheme, why));
+    }
+
+    fn check_attachment(&self, file_name: &str, content: &str) -> Result<(), ApiError> {
+        self.attachment_refusal(file_name, content)
+            .map_or(Ok(()), |(_, why)| Err(ApiError::rejected(error_code::ATTACHMENT_REJECTED, &why)))
+    }
+
+    /// Why the widget's policy refuses this attachment, if it does.
+    fn attachment_refusal(&self, file_name: &str, content: &str) -> Option<(AttachmentProblem, String)> {
+        let policy = &self.config.as_ref()?.attachments;
+        if content.starts_with("https://") || content.starts_with("http://") {
+            return None; // a link: the server fetches nothing, it stores the URL as given
+        }
+        let (mime, data) = match content.strip_prefix("data:").and_then(|rest| rest.split_once(',')) {
+            Some((header, data)) => (header.split(';').next().unwrap_or("").to_string(), data),
+            None => (mime_from_file_name(file_name).to_string(), content),
+        };
+        let bytes = (data.len() as u64) * 3 / 4;
+        if bytes > policy.max_bytes {
+            let why = format!("attachment is about {} KB; the limit is {} KB", bytes / 1024, policy.max_bytes / 1024);
+            return Some((AttachmentProblem::TooLarge, why));
+        }
+        let allowed = policy.allowed_types.iter().any(|t| match t.strip_suffix("/*") {
+            Some(prefix) => mime.split('/').next() == Some(prefix),
+            None => *t == mime,
+        });
+        if !allowed {
+            let why = format!("attachment type '{mime}' is not allowed; allowed: {}", policy.allowed_types.join(", "));
+            return Some((AttachmentProblem::TypeNotAllowed, why));
+        }
+        None
+    }
+
+    /// A message typed or attached in the widget goes to the thread the visitor looks at;
+    /// in multi-thread widgets a new conversation (or a thread no longer open) starts one.
+    fn send_from_widget(&mut self, body: OutgoingBody, now: Millis) {
+        let multi = self.config.as_ref().is_some_and(|c| c.multi_thread);
+        let current = self
+            .current_thread()
+            .and_then(|id| self.conversations.get(id))
+            .filter(|t| t.status == livechat_protocol::ThreadStatus::Open)
+            .map(|t| t.id.clone());
+        let (thread_id, new_thread) = match (multi, current) {
+            (false, _) => (None, false),
+            (true, Some(id)) if !self.state.ui.new_thread => (Some(id), false),
+            (true, _) => (None, true),
+        };
+        self.enqueue_message(None, thread_id, new_thread, body, now);
+    }
+
+    fn enqueue_message(
+        &mut self,
+        call: Option<CallId>,
+        thread_id: Option<String>,
+        new_thread: bool,
+        body: OutgoingBody,
+        now: Millis,
+    ) {
+        let id = self.rng.id("m-");
+        if let Some(call) = call {
+            self.calls.await_answer(id.clone(), call);
+        }
+        self.outbox.push(id, OutboxRequest::Message { thread_id, new_thread, body }, now);
+        self.render = true;
+        self.flush_outbox();
+    }
+}
+
+/// Guesses a MIME type from a file extension, for attachments sent as bare base64.
+fn mime_from_file_name(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "csv" => "text/csv",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "zip" => "application/zip",
+        "mp4" => "video/mp4",
+        "mp3" => "audio/mpeg",
+        _ => "application/octet-stream",
+    }
+}
