@@ -10,17 +10,23 @@ pub enum Segment<'a> {
     Link(&'a str),
 }
 
+/// The first `end` bytes of `s` (every index here is at an ASCII byte). `get`, not
+/// slicing: slicing brings the slice-panic path and its `Debug` formatting into the wasm.
+fn head(s: &str, end: usize) -> &str {
+    s.get(..end).unwrap_or_default()
+}
+
 /// Splits `text` into text and links. A link runs from `http://` or `https://` to the
 /// next whitespace, minus trailing punctuation that usually ends a sentence.
 pub fn segments(text: &str) -> Vec<Segment<'_>> {
     let mut out = Vec::new();
     let mut rest = text;
     while let Some(start) = find_scheme(rest) {
-        let tail = &rest[start..];
+        let tail = rest.get(start..).unwrap_or_default();
         let mut end = tail.find(char::is_whitespace).unwrap_or(tail.len());
-        while end > 0 && tail[..end].ends_with(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'']) {
+        while end > 0 && head(tail, end).ends_with(['.', ',', '!', '?', ';', ':', ')', ']', '"', '\'']) {
             // Keep a closing parenthesis that belongs to the URL, e.g. wiki links.
-            if tail[..end].ends_with(')') && tail[..end].matches('(').count() >= tail[..end].matches(')').count() {
+            if head(tail, end).ends_with(')') && head(tail, end).matches('(').count() >= head(tail, end).matches(')').count() {
                 break;
             }
             end -= 1;
@@ -28,15 +34,15 @@ pub fn segments(text: &str) -> Vec<Segment<'_>> {
         let scheme_len = if tail.get(..8).is_some_and(|p| p.eq_ignore_ascii_case("https://")) { 8 } else { 7 };
         if end <= scheme_len {
             // A bare scheme is not a link; keep it as text and move on.
-            out.push(Segment::Text(&rest[..start + scheme_len]));
-            rest = &rest[start + scheme_len..];
+            out.push(Segment::Text(head(rest, start + scheme_len)));
+            rest = rest.get(start + scheme_len..).unwrap_or_default();
             continue;
         }
         if start > 0 {
-            out.push(Segment::Text(&rest[..start]));
+            out.push(Segment::Text(head(rest, start)));
         }
-        out.push(Segment::Link(&tail[..end]));
-        rest = &tail[end..];
+        out.push(Segment::Link(head(tail, end)));
+        rest = tail.get(end..).unwrap_or_default();
     }
     if !rest.is_empty() {
         out.push(Segment::Text(rest));
@@ -45,11 +51,12 @@ pub fn segments(text: &str) -> Vec<Segment<'_>> {
 }
 
 fn find_scheme(s: &str) -> Option<usize> {
-    let lower = s.to_ascii_lowercase();
-    match (lower.find("https://"), lower.find("http://")) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
+    // Over bytes, not `str::find`: core's substring searcher brings the slice-panic path and
+    // its `Debug` formatting (several KB) into the wasm.
+    s.as_bytes().windows(7).enumerate().position(|(i, w)| {
+        w.eq_ignore_ascii_case(b"http://")
+            || (w.eq_ignore_ascii_case(b"https:/") && s.as_bytes().get(i + 7) == Some(&b'/'))
+    })
 }
 
 #[cfg(test)]

@@ -800,7 +800,11 @@ fn set_text(el: &Element, value: Option<&str>) {
 /// Theme values come from the server's configuration; still, keep them to characters that
 /// cannot end a declaration or open a url().
 fn is_safe_css_value(v: &str) -> bool {
-    v.len() <= 200 && !v.contains([';', '{', '}', '<', '>', '\\']) && !v.to_ascii_lowercase().contains("url(")
+    // `url(` found over bytes: `str::contains(&str)` brings core's substring searcher and the
+    // slice-panic path into the wasm.
+    v.len() <= 200
+        && !v.contains([';', '{', '}', '<', '>', '\\'])
+        && !v.as_bytes().windows(4).any(|w| w.eq_ignore_ascii_case(b"url("))
 }
 
 /// Takes over the launcher the loader drew (still on the page), and tells the loader so.
