@@ -106,30 +106,15 @@ fn customer(v: &Json) -> Option<Customer> {
 }
 
 fn thread_status(v: &Json) -> Option<ThreadStatus> {
-    Some(match v.as_str()? {
-        "OPEN" => ThreadStatus::Open,
-        "SOLVED" => ThreadStatus::Solved,
-        "CLOSED" => ThreadStatus::Closed,
-        _ => return None,
-    })
+    ThreadStatus::parse(v.as_str()?)
 }
 
 fn author(v: &Json) -> Option<Author> {
-    Some(match v.as_str()? {
-        "visitor" => Author::Visitor,
-        "agent" => Author::Agent,
-        "system" => Author::System,
-        _ => return None,
-    })
+    Author::parse(v.as_str()?)
 }
 
 fn strategy(v: &Json) -> Option<MultiThreadStrategy> {
-    Some(match v.as_str()? {
-        "ACTIVE" => MultiThreadStrategy::Active,
-        "ALL" => MultiThreadStrategy::All,
-        "ALL_PLUS_NEW" => MultiThreadStrategy::AllPlusNew,
-        _ => return None,
-    })
+    MultiThreadStrategy::parse(v.as_str()?)
 }
 
 fn attachment(v: &Json) -> Option<Attachment> {
@@ -605,14 +590,7 @@ fn write_message(w: &mut Writer, m: &Message) {
     w.field_str("id", &m.id);
     w.field_str("thread_id", &m.thread_id);
     w.some_str("client_id", &m.client_id);
-    w.field_str(
-        "author",
-        match m.author {
-            Author::Visitor => "visitor",
-            Author::Agent => "agent",
-            Author::System => "system",
-        },
-    );
+    w.field_str("author", m.author.as_str());
     w.some_str("agent_name", &m.agent_name);
     w.some_str("text", &m.text);
     if let Some(a) = &m.attachment {
@@ -629,14 +607,7 @@ fn write_message(w: &mut Writer, m: &Message) {
 fn write_thread(w: &mut Writer, t: &Thread) {
     w.raw("{");
     w.field_str("id", &t.id);
-    w.field_str(
-        "status",
-        match t.status {
-            ThreadStatus::Open => "OPEN",
-            ThreadStatus::Solved => "SOLVED",
-            ThreadStatus::Closed => "CLOSED",
-        },
-    );
+    w.field_str("status", t.status.as_str());
     w.field_uint("created_at", t.created_at);
     w.key("messages");
     w.raw("[");
@@ -681,13 +652,6 @@ fn write_config(w: &mut Writer, c: &WidgetConfig) {
     w.end();
 }
 
-fn strategy_name(s: MultiThreadStrategy) -> &'static str {
-    match s {
-        MultiThreadStrategy::Active => "ACTIVE",
-        MultiThreadStrategy::All => "ALL",
-        MultiThreadStrategy::AllPlusNew => "ALL_PLUS_NEW",
-    }
-}
 
 fn write_outgoing_attachment(w: &mut Writer, a: &OutgoingAttachment) {
     w.raw("{");
@@ -731,7 +695,7 @@ fn write_body(w: &mut Writer, body: &OutgoingBody) {
     w.raw("{");
     match body {
         OutgoingBody::Basic { text, attachment } => {
-            w.field_str("kind", "BASIC");
+            w.field_str("kind", OutgoingBody::BASIC);
             w.some_str("text", text);
             if let Some(a) = attachment {
                 w.key("attachment");
@@ -739,7 +703,7 @@ fn write_body(w: &mut Writer, body: &OutgoingBody) {
             }
         }
         OutgoingBody::CustomData { custom_data, agent_message, user_message } => {
-            w.field_str("kind", "CUSTOM_DATA");
+            w.field_str("kind", OutgoingBody::CUSTOM_DATA);
             w.key("custom_data");
             w.json(custom_data);
             w.some_str("agent_message", agent_message);
@@ -769,7 +733,7 @@ fn write_outbox_item(w: &mut Writer, item: &OutboxItem) {
             w.raw("{");
             w.key("metadata");
             w.map(metadata.iter(), Writer::json);
-            w.field_str("strategy", strategy_name(*strategy));
+            w.field_str("strategy", strategy.as_str());
         }
     }
     w.end();
@@ -877,7 +841,7 @@ pub fn write_client_frame(frame: &ClientFrame) -> String {
             w.field_str("req", req);
             w.key("metadata");
             w.map(metadata.iter(), Writer::json);
-            w.field_str("strategy", strategy_name(*strategy));
+            w.field_str("strategy", strategy.as_str());
         }
         ClientFrame::Ping { nonce } => {
             w.field_str("type", "ping");

@@ -103,6 +103,29 @@ fn attachments_over_the_limit_or_of_a_refused_type_are_refused_before_sending() 
     assert!(matches!(h.call_ok("send", Some(json!({"type": "BASIC", "attachment": "data:image/png;base64,iVBO", "fileName": "a.png"}))), Reply::Sent(_)));
 }
 
+/// The widget applies the server's rules (`livechat_protocol::attachment`), so what the
+/// server would refuse is answered at once, with the server's code, and never queued.
+#[test]
+fn attachments_the_server_would_refuse_are_refused_with_its_code() {
+    let mut h = Harness::ready();
+    let cases = [
+        ("setup.exe", "data:image/png;base64,TVo=", "attachment_rejected"), // the name's type counts too
+        ("a.exe", "https://example.com/a.exe", "attachment_rejected"),     // links are typed by name
+        ("A.PNG", "data:TEXT/HTML;base64,PGI+", "attachment_rejected"),    // types compare case-insensitively
+        ("a.png", "http://example.com/a.png", "invalid_message"),          // links must be https
+        ("a.png", "data:image/png,iVBO", "invalid_message"),               // data URLs must be base64
+        ("a.png", "data:image/png;base64,", "invalid_message"),            // empty
+    ];
+    for (file_name, content, reason) in cases {
+        let e = h.call_err("send", Some(json!({"type": "BASIC", "attachment": content, "fileName": file_name})));
+        assert_eq!(e.reason.as_deref(), Some(reason), "{file_name} {content}: {e:?}");
+    }
+    assert!(h.widget.outbox().is_empty());
+    assert!(!h.server.received.iter().any(|f| matches!(f, ClientFrame::Send { .. })));
+    let ok = json!({"type": "BASIC", "attachment": "https://example.com/a.pdf", "fileName": "a.pdf"});
+    assert!(matches!(h.call_ok("send", Some(ok)), Reply::Sent(_)));
+}
+
 #[test]
 fn agent_replies_while_closed_count_as_unread_until_the_window_opens() {
     let mut h = Harness::ready();

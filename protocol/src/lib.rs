@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 pub use serde_json::Value as Json;
 
+pub mod attachment;
+
 /// The protocol version the widget states in its first frame (`hello`).
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -132,6 +134,21 @@ pub struct OutgoingAttachment {
     pub content: String,
 }
 
+impl OutgoingBody {
+    /// The `kind` tag of a [`OutgoingBody::Basic`] body (also the `type` of spec 001's `send`).
+    pub const BASIC: &'static str = "BASIC";
+    /// The `kind` tag of a [`OutgoingBody::CustomData`] body.
+    pub const CUSTOM_DATA: &'static str = "CUSTOM_DATA";
+
+    /// The `kind` tag this body is sent with.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Basic { .. } => Self::BASIC,
+            Self::CustomData { .. } => Self::CUSTOM_DATA,
+        }
+    }
+}
+
 /// Which threads contextual data goes to (spec 000).
 #[derive(Serialize, Deserialize, Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -144,6 +161,35 @@ pub enum MultiThreadStrategy {
     /// Every open thread, and threads opened later.
     AllPlusNew,
 }
+
+/// `as_str` (the serde name) and `parse` (its inverse, exact match) of a unit-variant enum.
+macro_rules! names {
+    ($ty:ident { $($variant:ident = $name:literal),+ $(,)? }) => {
+        impl $ty {
+            /// Every variant, in declaration order.
+            pub const VARIANTS: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The name on the wire (what serde writes).
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name),+
+                }
+            }
+
+            /// The variant named `s` (exact, case-sensitive), if any.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($name => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+names!(MultiThreadStrategy { Active = "ACTIVE", All = "ALL", AllPlusNew = "ALL_PLUS_NEW" });
+names!(ThreadStatus { Open = "OPEN", Solved = "SOLVED", Closed = "CLOSED" });
+names!(Author { Visitor = "visitor", Agent = "agent", System = "system" });
 
 // ---------------------------------------------------------------------------------------
 // Server → client
@@ -533,6 +579,40 @@ mod tests {
             json!({"type":"event","seq":7,"event":{"kind":"thread_status","thread_id":"t","status":"SOLVED"}})
         );
         assert_eq!(serde_json::from_value::<ServerFrame>(v).unwrap(), f);
+    }
+
+    #[test]
+    fn enum_names_are_the_serde_names() {
+        fn check<T: Serialize + serde::de::DeserializeOwned + PartialEq + core::fmt::Debug + Copy>(
+            all: &[T],
+            as_str: fn(T) -> &'static str,
+            parse: fn(&str) -> Option<T>,
+        ) {
+            for &v in all {
+                assert_eq!(serde_json::to_value(v).unwrap(), json!(as_str(v)));
+                assert_eq!(parse(as_str(v)), Some(v));
+                assert_eq!(serde_json::from_value::<T>(json!(as_str(v))).unwrap(), v);
+            }
+            assert_eq!(parse(""), None);
+            assert_eq!(parse("nope"), None);
+        }
+        check(MultiThreadStrategy::VARIANTS, MultiThreadStrategy::as_str, MultiThreadStrategy::parse);
+        check(ThreadStatus::VARIANTS, ThreadStatus::as_str, ThreadStatus::parse);
+        check(Author::VARIANTS, Author::as_str, Author::parse);
+        assert_eq!(MultiThreadStrategy::VARIANTS.len(), 3);
+        assert_eq!(ThreadStatus::VARIANTS.len(), 3);
+        assert_eq!(Author::VARIANTS.len(), 3);
+    }
+
+    #[test]
+    fn body_kind_is_the_serde_tag() {
+        let bodies = [
+            OutgoingBody::Basic { text: Some("t".into()), attachment: None },
+            OutgoingBody::CustomData { custom_data: json!(1), agent_message: None, user_message: None },
+        ];
+        for b in bodies {
+            assert_eq!(serde_json::to_value(&b).unwrap()["kind"], json!(b.kind()));
+        }
     }
 
     #[test]

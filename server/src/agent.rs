@@ -85,12 +85,7 @@ fn store_failure(e: StoreError) -> Response {
 }
 
 fn parse_status(s: &str) -> Option<ThreadStatus> {
-    match s.to_ascii_uppercase().as_str() {
-        "OPEN" => Some(ThreadStatus::Open),
-        "SOLVED" => Some(ThreadStatus::Solved),
-        "CLOSED" => Some(ThreadStatus::Closed),
-        _ => None,
-    }
+    ThreadStatus::parse(&s.to_ascii_uppercase())
 }
 
 /// CORS preflight for the agent API (bearer tokens, no cookies: any origin may call).

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use base64::Engine;
-use livechat_protocol::{error_code, Json, OutgoingAttachment, OutgoingBody};
+use livechat_protocol::{attachment, error_code, Json, OutgoingAttachment, OutgoingBody};
 
 use crate::config::{Limits, WidgetSettings};
 use crate::store::{NewAttachment, NewContent};
@@ -25,57 +25,6 @@ fn reject(code: &'static str, message: impl Into<String>) -> Reject {
         code,
         message: message.into(),
     }
-}
-
-/// MIME type guessed from a file name's extension.
-pub fn mime_from_name(name: &str) -> Option<&'static str> {
-    let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
-    Some(match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "svg" => "image/svg+xml",
-        "bmp" => "image/bmp",
-        "ico" => "image/x-icon",
-        "pdf" => "application/pdf",
-        "txt" | "log" => "text/plain",
-        "csv" => "text/csv",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "zip" => "application/zip",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "html" | "htm" => "text/html",
-        "js" | "mjs" => "text/javascript",
-        "css" => "text/css",
-        "wasm" => "application/wasm",
-        "mp3" => "audio/mpeg",
-        "wav" => "audio/wav",
-        "ogg" => "audio/ogg",
-        "mp4" => "video/mp4",
-        "webm" => "video/webm",
-        "exe" | "dll" | "msi" => "application/x-msdownload",
-        "sh" => "application/x-sh",
-        _ => return None,
-    })
-}
-
-/// Whether `mime` matches an allow-list (`type/*` wildcards allowed).
-pub fn type_allowed(allowed: &[String], mime: &str) -> bool {
-    let mime = mime.to_ascii_lowercase();
-    allowed.iter().any(|a| {
-        let a = a.trim().to_ascii_lowercase();
-        if a == "*/*" || a == "*" {
-            return true;
-        }
-        match a.strip_suffix("/*") {
-            Some(major) => mime.split('/').next() == Some(major),
-            None => a == mime,
-        }
-    })
 }
 
 fn depth(v: &Json) -> usize {
@@ -235,80 +184,31 @@ fn prepare_attachment(
 ) -> Result<NewAttachment, Reject> {
     let policy = &widget.attachments;
     let file_name = clean_file_name(&a.file_name)?;
-    let by_name = mime_from_name(&file_name);
-    let type_ok = |mime: &str| -> Result<(), Reject> {
-        let name_ok = by_name.map_or(true, |m| type_allowed(&policy.allowed_types, m));
-        if type_allowed(&policy.allowed_types, mime) && name_ok {
-            Ok(())
-        } else {
-            Err(reject(
-                error_code::ATTACHMENT_REJECTED,
-                format!("attachment type {mime} is not allowed"),
-            ))
+    // The rules the widget applied already (livechat_protocol::attachment), applied again.
+    let checked = attachment::check(
+        &file_name,
+        &a.content,
+        &policy.allowed_types,
+        policy.max_bytes,
+    )
+    .map_err(|r| Reject {
+        code: r.code(),
+        message: r.message(&policy.allowed_types),
+    })?;
+    let mime = checked.content_type;
+    let data = match checked.source {
+        attachment::Source::Link(url) => {
+            return Ok(NewAttachment {
+                id: random_id(),
+                file_name,
+                content_type: mime,
+                size: 0,
+                file: None,
+                external_url: Some(url.to_string()),
+            })
         }
+        attachment::Source::Base64(data) => data,
     };
-    let content = a.content.trim();
-    if content.starts_with("https://") {
-        let mime = by_name.unwrap_or("application/octet-stream");
-        type_ok(mime)?;
-        if content.len() > 2048 || content.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(reject(
-                error_code::INVALID_MESSAGE,
-                "attachment URL is not valid",
-            ));
-        }
-        return Ok(NewAttachment {
-            id: random_id(),
-            file_name,
-            content_type: mime.to_string(),
-            size: 0,
-            file: None,
-            external_url: Some(content.to_string()),
-        });
-    }
-    let (declared, data) = if let Some(rest) = content.strip_prefix("data:") {
-        let Some((head, data)) = rest.split_once(',') else {
-            return Err(reject(
-                error_code::INVALID_MESSAGE,
-                "attachment data URL has no comma",
-            ));
-        };
-        let mut parts = head.split(';');
-        let mime = parts.next().unwrap_or("").trim().to_ascii_lowercase();
-        if !parts.any(|p| p.trim().eq_ignore_ascii_case("base64")) {
-            return Err(reject(
-                error_code::INVALID_MESSAGE,
-                "attachment data URL must be base64",
-            ));
-        }
-        (
-            if mime.is_empty() || mime == "application/octet-stream" {
-                None
-            } else {
-                Some(mime)
-            },
-            data,
-        )
-    } else if content.starts_with("http://") {
-        return Err(reject(
-            error_code::INVALID_MESSAGE,
-            "attachment URLs must be https",
-        ));
-    } else {
-        (None, content)
-    };
-    let mime = declared
-        .or_else(|| by_name.map(str::to_string))
-        .unwrap_or_else(|| "application/octet-stream".into());
-    type_ok(&mime)?;
-    // Reject oversized content before decoding it.
-    let approx = (data.len() as u64 / 4) * 3;
-    if approx > policy.max_bytes + 3 {
-        return Err(reject(
-            error_code::ATTACHMENT_REJECTED,
-            format!("attachment is larger than {} bytes", policy.max_bytes),
-        ));
-    }
     let compact: String = data.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(&compact)
@@ -363,14 +263,6 @@ fn prepare_attachment(
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn wildcards() {
-        let allowed = vec!["image/*".to_string(), "application/pdf".to_string()];
-        assert!(type_allowed(&allowed, "image/png"));
-        assert!(type_allowed(&allowed, "application/pdf"));
-        assert!(!type_allowed(&allowed, "text/html"));
-    }
 
     #[test]
     fn metadata_limits() {

@@ -300,16 +300,14 @@ fn contextual(arg: Json) -> Result<Command, ApiError> {
     let wrapped = Json::Object(metadata);
     check_data("metadata", &wrapped)?;
     let Json::Object(metadata) = wrapped else { unreachable!("wrapped an object above") };
-    let strategy = match opt_string(&mut obj, "send_contextual_data", "multiThreadStrategy")?.as_deref() {
-        None | Some("ACTIVE") => MultiThreadStrategy::Active,
-        Some("ALL") => MultiThreadStrategy::All,
-        Some("ALL_PLUS_NEW") => MultiThreadStrategy::AllPlusNew,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
+    let strategy = match opt_string(&mut obj, "send_contextual_data", "multiThreadStrategy")? {
+        None => MultiThreadStrategy::Active,
+        Some(name) => MultiThreadStrategy::parse(&name).ok_or_else(|| {
+            ApiError::invalid(format!(
                 "send_contextual_data: multiThreadStrategy must be 'ACTIVE', 'ALL' or 'ALL_PLUS_NEW', got '{}'",
-                truncate(other, 40)
-            )))
-        }
+                truncate(&name, 40)
+            ))
+        })?,
     };
     Ok(Command::SendContextualData { metadata, strategy })
 }

@@ -1,10 +1,9 @@
 //! Executing `liveChat` commands and the visitor's own actions once the widget is ready.
 
 use alloc::format;
-use alloc::string::{String, ToString};
-use alloc::vec::Vec;
+use alloc::string::String;
 
-use livechat_protocol::{error_code, ClientFrame, Millis, OutgoingBody};
+use livechat_protocol::{attachment, ClientFrame, Millis, OutgoingBody};
 
 use super::effect::{DraftResult, ThemeResult, UiResult};
 use super::{command, language, ApiError, CallId, Command, Effect, ErrorCode, OutboxRequest, Reply, Role, SendPayload, Widget};
@@ -72,7 +71,7 @@ impl Widget {
                         let body = OutgoingBody::Basic { text: None, attachment: Some(attachment) };
                         self.send_from_widget(body, now);
                     }
-                    Some((problem, _)) => self.attach_error = Some(problem),
+                    Some(problem) => self.attach_error = Some(problem),
                 }
             }
             UiAction::Retry(id) => {
@@ -211,35 +210,24 @@ impl Widget {
         self.reply_err(call, ApiError::new(ErrorCode::UnknownTheme, why));
     }
 
+    /// The server's attachment rules (`livechat_protocol::attachment`), applied before
+    /// queueing so a refusal is answered at once with the code the server would give.
     fn check_attachment(&self, file_name: &str, content: &str) -> Result<(), ApiError> {
-        self.attachment_refusal(file_name, content)
-            .map_or(Ok(()), |(_, why)| Err(ApiError::rejected(error_code::ATTACHMENT_REJECTED, &why)))
+        let Some(policy) = self.config.as_ref().map(|c| &c.attachments) else { return Ok(()) };
+        attachment::check(file_name, content, &policy.allowed_types, policy.max_bytes)
+            .map(|_| ())
+            .map_err(|r| ApiError::rejected(r.code(), &r.message(&policy.allowed_types)))
     }
 
-    /// Why the widget's policy refuses this attachment, if it does.
-    fn attachment_refusal(&self, file_name: &str, content: &str) -> Option<(AttachmentProblem, String)> {
+    /// Why the widget's policy refuses a file the visitor picked, if it does. Content the
+    /// policy calls invalid (an empty file) is sent: the server's refusal shows on its row.
+    fn attachment_refusal(&self, file_name: &str, content: &str) -> Option<AttachmentProblem> {
         let policy = &self.config.as_ref()?.attachments;
-        if content.starts_with("https://") || content.starts_with("http://") {
-            return None; // a link: the server fetches nothing, it stores the URL as given
+        match attachment::check(file_name, content, &policy.allowed_types, policy.max_bytes) {
+            Err(attachment::Refusal::TooLarge { .. }) => Some(AttachmentProblem::TooLarge),
+            Err(attachment::Refusal::TypeNotAllowed { .. }) => Some(AttachmentProblem::TypeNotAllowed),
+            Ok(_) | Err(attachment::Refusal::Invalid(_)) => None,
         }
-        let (mime, data) = match content.strip_prefix("data:").and_then(|rest| rest.split_once(',')) {
-            Some((header, data)) => (header.split(';').next().unwrap_or("").to_string(), data),
-            None => (mime_from_file_name(file_name).to_string(), content),
-        };
-        let bytes = (data.len() as u64) * 3 / 4;
-        if bytes > policy.max_bytes {
-            let why = format!("attachment is about {} KB; the limit is {} KB", bytes / 1024, policy.max_bytes / 1024);
-            return Some((AttachmentProblem::TooLarge, why));
-        }
-        let allowed = policy.allowed_types.iter().any(|t| match t.strip_suffix("/*") {
-            Some(prefix) => mime.split('/').next() == Some(prefix),
-            None => *t == mime,
-        });
-        if !allowed {
-            let why = format!("attachment type '{mime}' is not allowed; allowed: {}", policy.allowed_types.join(", "));
-            return Some((AttachmentProblem::TypeNotAllowed, why));
-        }
-        None
     }
 
     /// A message typed or attached in the widget goes to the thread the visitor looks at;
@@ -277,24 +265,3 @@ impl Widget {
     }
 }
 
-/// Guesses a MIME type from a file extension, for attachments sent as bare base64.
-fn mime_from_file_name(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "pdf" => "application/pdf",
-        "txt" => "text/plain",
-        "csv" => "text/csv",
-        "doc" => "application/msword",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xls" => "application/vnd.ms-excel",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "zip" => "application/zip",
-        "mp4" => "video/mp4",
-        "mp3" => "audio/mpeg",
-        _ => "application/octet-stream",
-    }
-}

@@ -86,35 +86,20 @@ impl From<serde_json::Error> for StoreError {
 }
 
 fn status_str(s: ThreadStatus) -> &'static str {
-    match s {
-        ThreadStatus::Open => "OPEN",
-        ThreadStatus::Solved => "SOLVED",
-        ThreadStatus::Closed => "CLOSED",
-    }
+    s.as_str()
 }
 
+/// Unknown stored values read as the most restrictive status / author.
 fn parse_status(s: &str) -> ThreadStatus {
-    match s {
-        "OPEN" => ThreadStatus::Open,
-        "SOLVED" => ThreadStatus::Solved,
-        _ => ThreadStatus::Closed,
-    }
+    ThreadStatus::parse(s).unwrap_or(ThreadStatus::Closed)
 }
 
 fn author_str(a: Author) -> &'static str {
-    match a {
-        Author::Visitor => "visitor",
-        Author::Agent => "agent",
-        Author::System => "system",
-    }
+    a.as_str()
 }
 
 fn parse_author(s: &str) -> Author {
-    match s {
-        "visitor" => Author::Visitor,
-        "agent" => Author::Agent,
-        _ => Author::System,
-    }
+    Author::parse(s).unwrap_or(Author::System)
 }
 
 /// Page cache bound of each connection, KiB.
@@ -675,7 +660,7 @@ fn send_tx(tx: &Connection, req: &SendRequest) -> StoreResult<(SendOutcome, Effe
         Some(tid) => match widget_of_thread(tx, tid)? {
             Some((_, owner, _)) if owner != req.principal_id => return Err(StoreError::UnknownThread),
             None => return Err(StoreError::UnknownThread),
-            Some((_, _, status)) if status != "OPEN" => return Err(StoreError::ThreadClosed),
+            Some((_, _, status)) if status != ThreadStatus::Open.as_str() => return Err(StoreError::ThreadClosed),
             Some(_) => tid.clone(),
         },
         None if req.new_thread => create_thread(tx, &req.widget_id, &req.principal_id, now, &mut fx)?,
@@ -1014,7 +999,7 @@ impl Store for SqliteStore {
         self.write_fx(move |tx| {
             let (widget_id, principal_id, status) =
                 widget_of_thread(tx, &thread_id)?.ok_or(StoreError::UnknownThread)?;
-            if status != "OPEN" {
+            if status != ThreadStatus::Open.as_str() {
                 return Err(StoreError::ThreadClosed);
             }
             let mut fx = Effects::default();
