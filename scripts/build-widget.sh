@@ -47,6 +47,7 @@ done
 sed -i -e "s#\"./livechat_widget.js\"#\"./livechat_widget.js?v=$glue_v\"#" \
   -e "s#\"livechat_widget_bg.wasm\"#\"livechat_widget_bg.wasm?v=$wasm_v\"#" dist/widget/livechat.js
 npx --no-install webpack --config webpack.config.js >/dev/null
+cp www/agent/agent.css dist/agent/
 # gzip and brotli sidecars, served by the server to browsers that accept them.
 find dist \( -name '*.gz' -o -name '*.br' \) -delete
 node scripts/precompress.mjs dist
