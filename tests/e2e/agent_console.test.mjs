@@ -173,7 +173,8 @@ test('the event stream reconnects with backoff and re-reads what it missed', asy
     window.WebSocket = class extends Real {
       constructor(url, protocols) {
         const blocked = window.__blockWs;
-        super(blocked ? 'ws://127.0.0.1:9/refused' : url, protocols);
+        // Refused by the server (no such route), not by the console's CSP (connect-src 'self').
+        super(blocked ? url.replace('/v1/agent/events', '/v1/refused') : url, protocols);
         window.__sockets.push({ blocked, socket: this });
       }
     };
