@@ -456,6 +456,7 @@ impl Rig {
                 }
                 self.server.receive(frame, self.now);
             }
+            Effect::LoadTexts { language } => self.widget.handle_language_ready(language, self.now),
             Effect::Render | Effect::Emit(_) => {}
         }
     }

@@ -54,6 +54,13 @@ pub enum Effect {
     CloseSocket,
     /// Send a frame on the open socket.
     SendFrame(ClientFrame),
+    /// Make the UI texts of `language` available (built in: at once; else load
+    /// `i18n/<language>.txt`), then answer with `Widget::handle_language_ready` or
+    /// `Widget::handle_language_failed`.
+    LoadTexts {
+        /// One of the 31 tags.
+        language: &'static str,
+    },
     /// The visible state changed: re-render the view.
     Render,
     /// Tell the page something happened (a `livechat:<name>` DOM event).

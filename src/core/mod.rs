@@ -8,7 +8,8 @@
 //! [`Widget`] coordinates typed parts, each with its own tests: [`Outbox`] (requests
 //! waiting for an ack), [`Connection`] (the socket's life), [`Session`] (auth/logout and
 //! re-authentication), [`Tabs`] (who owns the socket, what another tab's write brings),
-//! [`Calls`] (`liveChat` calls until answered). What the server
+//! [`Calls`] (`liveChat` calls until answered), [`Texts`] (language tables and the first
+//! mount's wait for them). What the server
 //! says is applied in `server.rs`, startup (`init`, stored state, configuration) is in
 //! `startup.rs`, commands and UI actions are executed in `execute.rs`.
 
@@ -27,6 +28,7 @@ pub mod session;
 mod startup;
 pub mod state;
 pub mod tabs;
+pub mod texts;
 pub mod vec_map;
 
 use alloc::boxed::Box;
@@ -52,6 +54,7 @@ pub use session::Session;
 pub use startup::ConfigError;
 pub use state::{Delivery, OutboxItem, OutboxRequest, StoredState, UiState};
 pub use tabs::{Role, Tabs};
+pub use texts::Texts;
 
 /// Where the widget is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +85,7 @@ pub struct Widget {
     session: Session,
     outbox: Outbox,
     calls: Calls,
+    texts: Texts,
     effects: VecDeque<Effect>,
     /// Why the last file the visitor picked was refused (shown until the next try).
     attach_error: Option<AttachmentProblem>,
@@ -107,6 +111,7 @@ impl Widget {
             session: Session::default(),
             outbox: Outbox::default(),
             calls: Calls::default(),
+            texts: Texts::default(),
             effects: VecDeque::new(),
             attach_error: None,
             render: false,
@@ -143,6 +148,12 @@ impl Widget {
             self.config.as_ref().map(|c| c.default_language.as_str()),
             &self.browser_languages,
         )
+    }
+
+    /// True while the view's first mount should wait for the table of [`Widget::language`]
+    /// (asked for with [`Effect::LoadTexts`], at most [`texts::TEXTS_WAIT_MS`]).
+    pub fn language_pending(&self) -> bool {
+        self.texts.pending(self.language())
     }
 
     /// The theme chosen with `set_theme`.
@@ -228,7 +239,8 @@ impl Widget {
 
     /// Returns the earliest moment the core wants `handle_timeout`, with the reason.
     pub fn poll_timeout(&self) -> Option<Deadline> {
-        earliest(self.connection.poll_timeout(), self.outbox.poll_timeout())
+        let socket_or_outbox = earliest(self.connection.poll_timeout(), self.outbox.poll_timeout());
+        earliest(socket_or_outbox, self.texts.poll_timeout())
     }
 
     // ----- inputs -------------------------------------------------------------------
@@ -286,6 +298,24 @@ impl Widget {
         self.settle(now);
     }
 
+    /// Answers [`Effect::LoadTexts`]: the table of `tag` is at hand (also when it arrives
+    /// after the first mount stopped waiting for it).
+    pub fn handle_language_ready(&mut self, tag: &str, now: Millis) {
+        if language::supported(tag).is_some_and(|tag| self.texts.handle_ready(tag)) {
+            self.render = true;
+        }
+        self.settle(now);
+    }
+
+    /// Answers [`Effect::LoadTexts`]: the table of `tag` could not be loaded (the view
+    /// mounts without it; a wake asks again).
+    pub fn handle_language_failed(&mut self, tag: &str, now: Millis) {
+        if language::supported(tag).is_some_and(|tag| self.texts.handle_failed(tag)) {
+            self.render = true;
+        }
+        self.settle(now);
+    }
+
     /// The socket opened: say hello.
     pub fn handle_socket_open(&mut self, now: Millis) {
         if self.connection.handle_open(now) {
@@ -322,15 +352,19 @@ impl Widget {
         if self.outbox.handle_timeout(now) {
             self.flush_outbox();
         }
+        if self.texts.handle_timeout(now) {
+            self.render = true; // the first mount stops waiting for a late language table
+        }
         self.settle(now);
     }
 
     /// The network came back or the tab became visible: retry a waiting connection now,
-    /// check an open one.
+    /// check an open one, ask again for language tables that failed.
     pub fn handle_wake(&mut self, now: Millis) {
         if self.connection.handle_wake(now, &mut self.effects) == Some(Due::Connect) {
             self.open_socket(now);
         }
+        self.texts.handle_wake();
         self.settle(now);
     }
 
@@ -488,12 +522,20 @@ impl Widget {
     }
 
     /// After every input: closes a follower's socket once its `auth`/`logout` is answered,
-    /// and queues a `Persist` when the
+    /// asks for the language table the widget shows, and queues a `Persist` when the
     /// storable state changed since the last write.
-    fn settle(&mut self, _now: Millis) {
+    fn settle(&mut self, now: Millis) {
         if !self.wants_socket() && !self.connection.is_idle() {
             self.connection.close(&mut self.effects);
             self.outbox.forget_sent();
+        }
+        if self.lifecycle == Lifecycle::Uninitialized {
+            return;
+        }
+        if self.config.is_some() {
+            if let Some(load) = self.texts.want(self.language(), now) {
+                self.effects.push_back(load);
+            }
         }
         if self.lifecycle != Lifecycle::Ready {
             return;

@@ -88,28 +88,12 @@ fn read_config(widget_id: String, response: JsValue) {
     });
 }
 
-/// How long the first mount of the view waits for the visitor's language table before it
-/// shows the language it has (en-US), ms.
-pub const TEXTS_WAIT_MS: i32 = 1_500;
-
 /// Fetches the language table of `lang` from `{assets}i18n/{lang}.txt`; the text arrives as
-/// [`Input::Texts`]. `None` arrives when it could not be loaded, and also when it has not
-/// arrived within [`TEXTS_WAIT_MS`] (a late table still arrives after that).
+/// [`Input::Texts`] (`None` when it could not be loaded). How long the view waits for it is
+/// the core's business (`core::texts`).
 pub fn fetch_texts(assets: &str, lang: &'static str) {
-    let settled = std::rc::Rc::new(std::cell::Cell::new(false));
-    let answer = {
-        let settled = settled.clone();
-        move |text: Option<String>| {
-            if text.is_some() || !settled.get() {
-                settled.set(true);
-                dispatch(Input::Texts(lang, text));
-            }
-        }
-    };
+    let answer = move |text: Option<String>| dispatch(Input::Texts(lang, text));
     let Some(window) = web_sys::window() else { return answer(None) };
-    let late = answer.clone();
-    let give_up = Closure::once_into_js(move || late(None));
-    let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(give_up.unchecked_ref(), TEXTS_WAIT_MS);
     let url = format!("{assets}i18n/{lang}.txt");
     settle(&window.fetch_with_str(&url), move |response| {
         let Some(body) = response.dyn_into::<Response>().ok().filter(Response::ok).and_then(|r| r.text().ok()) else {

@@ -85,10 +85,6 @@ struct Driver {
     launcher_saved: String,
     /// Where the widget's files are (the loader's directory, ending in `/`).
     assets: String,
-    /// Languages whose table was asked for since the last wake (in flight, loaded or failed).
-    texts_asked: Vec<&'static str>,
-    /// Languages whose table failed or is late: the view mounts without waiting for it.
-    texts_missing: Vec<&'static str>,
     view: Option<View>,
 }
 
@@ -124,8 +120,6 @@ pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Op
         core: Widget::new(seed(), browser_languages()),
         base,
         assets,
-        texts_asked: Vec::new(),
-        texts_missing: Vec::new(),
         callbacks: VecMap::default(),
         next_call: 0,
         store: Store::default(),
@@ -253,12 +247,6 @@ impl Driver {
                 if let (Some(lock), Some(id)) = (self.lock.as_mut(), self.core.widget_id()) {
                     lock.claim(id); // back from the back/forward cache: queue for the lock again
                 }
-                // A table that failed to load (offline) is asked for again.
-                let missing = std::mem::take(&mut self.texts_missing);
-                self.texts_asked.retain(|lang| !missing.contains(lang));
-                if self.view.is_some() {
-                    self.ensure_texts();
-                }
                 self.core.handle_wake(t)
             }
             Input::Suspend => {
@@ -282,13 +270,12 @@ impl Driver {
                 self.save();
             }
             Input::Texts(lang, text) => {
-                if !text.is_some_and(|t| crate::i18n::install(lang, t)) {
-                    web_sys::console::warn_2(&"liveChat: could not load (yet) the texts of".into(), &lang.into());
-                    if !self.texts_missing.contains(&lang) {
-                        self.texts_missing.push(lang);
-                    }
+                if text.is_some_and(|text| crate::i18n::install(lang, text)) {
+                    self.core.handle_language_ready(lang, t);
+                } else {
+                    web_sys::console::warn_2(&"liveChat: could not load the texts of".into(), &lang.into());
+                    self.core.handle_language_failed(lang, t);
                 }
-                self.render(); // the new language, or the first mount that was waiting for it
             }
         }
         self.run_effects();
@@ -335,6 +322,10 @@ impl Driver {
                         socket.send(&crate::wire::write_client_frame(&frame));
                     }
                 }
+                Effect::LoadTexts { language } if crate::i18n::ready(language) => {
+                    self.core.handle_language_ready(language, now());
+                }
+                Effect::LoadTexts { language } => http::fetch_texts(&self.assets, language),
                 Effect::Render => self.render(),
                 Effect::Emit(event) => emit(&event),
             }
@@ -403,13 +394,12 @@ impl Driver {
             return;
         }
         if self.view.is_none() {
-            // The first mount waits (up to TEXTS_WAIT_MS) for the visitor's language, so that
-            // a widget in another language never flashes English first.
-            let lang = self.core.language();
-            if !crate::i18n::ready(lang) && !self.texts_missing.contains(&lang) {
-                return self.ensure_texts();
+            // The first mount waits (the core bounds the wait) for the visitor's language, so
+            // that a widget in another language never flashes English first.
+            if self.core.language_pending() {
+                return;
             }
-            self.view = View::mount(&self.base, self.css.as_ref(), self.handoff.take().as_ref());
+            self.view = View::mount(&self.base, self.css.as_ref(), self.handoff.take().as_ref(), ui);
         }
         if let Some(view) = self.view.as_mut() {
             view.render(&self.core);
@@ -419,17 +409,6 @@ impl Driver {
                 self.launcher_unsaved = Some(self.launcher_saved.clone());
                 self.schedule_save();
             }
-        }
-        self.ensure_texts();
-    }
-
-    /// Asks once for the table of the core's language when the build does not carry it; the
-    /// view shows the language it has until the table is here.
-    fn ensure_texts(&mut self) {
-        let lang = self.core.language();
-        if !crate::i18n::ready(lang) && !self.texts_asked.contains(&lang) {
-            self.texts_asked.push(lang);
-            http::fetch_texts(&self.assets, lang);
         }
     }
 
@@ -492,7 +471,7 @@ fn browser_languages() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Hands a UI action from the view to the core.
-pub fn ui(action: UiAction) {
+/// Hands a UI action from the view to the core (the view's action sink).
+fn ui(action: UiAction) {
     dispatch(Input::Ui(action));
 }

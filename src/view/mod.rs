@@ -12,13 +12,16 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{CssStyleSheet, Document, Element, HtmlElement, HtmlTextAreaElement, KeyboardEvent, ShadowRootInit, ShadowRootMode};
 
 use crate::core::{AttachmentProblem, Delivery, OutboxRequest, UiAction, Widget};
-use crate::driver::ui;
 use crate::i18n::{html_lang, is_rtl, text, Key};
 use crate::linkify::{segments, Segment};
 use livechat_protocol::OutgoingBody;
 
 /// Messages kept in the DOM per conversation.
 const MAX_RENDERED: usize = 200;
+
+/// Where the view sends what the visitor does (given at mount: the view knows nothing
+/// of the driver).
+pub type ActionSink = fn(UiAction);
 
 /// The mounted widget DOM.
 pub struct View {
@@ -77,8 +80,9 @@ impl View {
     /// Creates the widget's DOM in a shadow root, or completes the one the loader drew
     /// (`handoff`: the host, root, launcher and badge, and the theme stylesheet; see
     /// `www/widget/livechat.js`). `css` is the widget's stylesheet (`widget.css`, which the
-    /// loader carries: the wasm does not). `None` if the DOM is unavailable.
-    pub fn mount(base: &str, css: Option<&CssStyleSheet>, handoff: Option<&JsValue>) -> Option<View> {
+    /// loader carries: the wasm does not). The visitor's actions go to `ui`. `None` if the
+    /// DOM is unavailable.
+    pub fn mount(base: &str, css: Option<&CssStyleSheet>, handoff: Option<&JsValue>, ui: ActionSink) -> Option<View> {
         let doc = web_sys::window()?.document()?;
         let el = |tag: &str, class: &str| -> Option<Element> {
             let e = doc.create_element(tag).ok()?;
@@ -172,9 +176,9 @@ impl View {
         threads.append_child(&threads_title).ok()?;
         threads.append_child(&new_thread).ok()?;
         threads.append_child(&thread_items).ok()?;
-        on(&back, "click", |_| ui(UiAction::ShowThreadList));
-        on(&new_thread, "click", |_| ui(UiAction::SelectThread(None)));
-        on(&thread_items, "click", |e| {
+        on(&back, "click", move |_| ui(UiAction::ShowThreadList));
+        on(&new_thread, "click", move |_| ui(UiAction::SelectThread(None)));
+        on(&thread_items, "click", move |e| {
             let id = e
                 .target()
                 .and_then(|t| t.dyn_into::<Element>().ok())
@@ -193,11 +197,11 @@ impl View {
             doc.body()?.append_child(&host).ok()?;
         }
 
-        on(&launcher, "click", |_| ui(UiAction::Toggle));
-        on(&close, "click", |_| ui(UiAction::Close));
+        on(&launcher, "click", move |_| ui(UiAction::Toggle));
+        on(&close, "click", move |_| ui(UiAction::Close));
         let area = input.clone();
         on(&input, "input", move |_| ui(UiAction::Draft(area.value())));
-        on(&input, "keydown", |e| {
+        on(&input, "keydown", move |e| {
             if let Some(k) = e.dyn_ref::<KeyboardEvent>() {
                 if k.key() == "Enter" && !k.shift_key() && !k.is_composing() {
                     e.prevent_default();
@@ -205,7 +209,7 @@ impl View {
                 }
             }
         });
-        on(&form, "submit", |e| {
+        on(&form, "submit", move |e| {
             e.prevent_default();
             ui(UiAction::Submit);
         });
@@ -214,12 +218,12 @@ impl View {
         let chosen = picker.clone();
         on(&picker, "change", move |_| {
             if let Some(file) = chosen.files().and_then(|f| f.get(0)) {
-                read_file(file);
+                read_file(file, ui);
             }
             chosen.set_value("");
         });
-        on(&window, "dragover", |e| e.prevent_default());
-        on(&window, "drop", |e| {
+        on(&window, "dragover", move |e| e.prevent_default());
+        on(&window, "drop", move |e| {
             e.prevent_default();
             let file = e
                 .dyn_ref::<web_sys::DragEvent>()
@@ -227,15 +231,15 @@ impl View {
                 .and_then(|t| t.files())
                 .and_then(|f| f.get(0));
             if let Some(file) = file {
-                read_file(file);
+                read_file(file, ui);
             }
         });
-        on(&window, "keydown", |e| {
+        on(&window, "keydown", move |e| {
             if e.dyn_ref::<KeyboardEvent>().is_some_and(|k| k.key() == "Escape") {
                 ui(UiAction::Close);
             }
         });
-        on(&log, "click", |e| {
+        on(&log, "click", move |e| {
             let retry = e
                 .target()
                 .and_then(|t| t.dyn_into::<Element>().ok())
@@ -763,7 +767,7 @@ extern "C" {
 }
 
 /// Reads a picked or dropped file as a data URL and hands it to the core.
-fn read_file(file: web_sys::File) {
+fn read_file(file: web_sys::File, ui: ActionSink) {
     let Ok(reader) = web_sys::FileReader::new() else { return };
     let name = file.name();
     let r = reader.clone();

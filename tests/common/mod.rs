@@ -309,6 +309,10 @@ pub struct Harness {
     pub clears: usize,
     /// Widgets whose cross-tab socket lock the widget asked for.
     pub claims: Vec<String>,
+    /// Languages whose tables the widget asked for, in order.
+    pub texts_asked: Vec<&'static str>,
+    /// While set, asked-for tables are not answered (a slow network); else they are at once.
+    pub hold_texts: bool,
     next_call: CallId,
     held_config: Option<String>,
 }
@@ -334,6 +338,8 @@ impl Harness {
             lose_server_frames: false,
             clears: 0,
             claims: Vec::new(),
+            texts_asked: Vec::new(),
+            hold_texts: false,
             next_call: 0,
             held_config: None,
         }
@@ -448,6 +454,12 @@ impl Harness {
             Effect::SendFrame(frame) => {
                 if self.socket_open {
                     self.server.receive(frame, self.now);
+                }
+            }
+            Effect::LoadTexts { language } => {
+                self.texts_asked.push(language);
+                if !self.hold_texts {
+                    self.widget.handle_language_ready(language, self.now);
                 }
             }
             Effect::Render => self.renders += 1,
