@@ -245,23 +245,6 @@ impl Widget {
 
     // ----- inputs -------------------------------------------------------------------
 
-    /// Tab coordination: the driver says `Follower` before `init` when it can elect a
-    /// socket owner (Web Locks), then `Leader` once this tab holds the widget's lock.
-    pub fn handle_role(&mut self, role: Role, now: Millis) {
-        if self.tabs.handle_role(role) && self.lifecycle == Lifecycle::Ready {
-            // Took over from a tab that closed: resume from the sequence it last stored,
-            // and send what is queued, including what other tabs queued.
-            self.outbox.resume();
-            if self.connection.is_idle() {
-                self.open_socket(now);
-            } else {
-                self.flush_outbox();
-            }
-            self.render = true;
-        }
-        self.settle(now);
-    }
-
     /// Handles a parsed `liveChat` call.
     pub fn handle_command(&mut self, call: CallId, command: Command, now: Millis) {
         match (self.lifecycle, command) {
@@ -372,51 +355,6 @@ impl Widget {
     /// socket cleanly; [`Widget::handle_wake`] reopens it on `pageshow`.
     pub fn handle_suspend(&mut self, now: Millis) {
         self.connection.handle_suspend(now, &mut self.effects);
-        self.settle(now);
-    }
-
-    /// Another tab changed (`Some`) or removed (`None`) this widget's stored state.
-    pub fn handle_storage_changed(&mut self, stored: Option<StoredState>, now: Millis) {
-        if self.lifecycle != Lifecycle::Ready {
-            return;
-        }
-        let Some(other) = stored.and_then(|s| s.validated(&self.state.widget_id)) else {
-            // Logged out or cleared in another tab: follow, without touching storage.
-            self.reset(false, now);
-            return self.settle(now);
-        };
-        let identity_changed = other.session != self.state.session;
-        if self.tabs.role() == Role::Follower {
-            if let Some(last_seq) = self.tabs.adopt_history(&mut self.conversations, &self.state, &other) {
-                // Messages new to this tab may complete its own outbox items and callbacks.
-                for thread in &other.threads {
-                    for message in &thread.messages {
-                        if self.conversations.has_message(&thread.id, &message.id).is_none() {
-                            self.apply_message(message.clone());
-                        }
-                    }
-                }
-                self.state.last_seq = last_seq;
-            }
-        }
-        tabs::adopt_shared(&mut self.state, &other);
-        let conversations = &self.conversations;
-        let adoption = self.outbox.adopt(&other.outbox, self.tabs.role(), |id| conversations.has_client_id(id).is_some(), now);
-        for (id, error) in adoption.failed {
-            self.calls.answer(&id, Err(error), &mut self.effects);
-        }
-        if adoption.send_now {
-            self.flush_outbox();
-        }
-        if identity_changed {
-            self.state.session = other.session.clone();
-            self.state.customer = other.customer.clone();
-            self.state.last_seq = 0;
-            self.restart_socket(now);
-        }
-        // What we adopted came from storage: writing it back would only echo.
-        self.persisted = Some(self.snapshot());
-        self.render = true;
         self.settle(now);
     }
 

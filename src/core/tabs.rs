@@ -1,5 +1,7 @@
 //! Tabs of one site showing the same widget: who owns the socket, and what a tab takes
-//! from another tab's write to the shared storage entry (the `storage` event).
+//! from another tab's write to the shared storage entry (the `storage` event): the
+//! [`Tabs`] part, and the two inputs of [`Widget`] that wire it (`handle_role`,
+//! `handle_storage_changed`).
 //!
 //! Where the browser has Web Locks the lock holder is the [`Role::Leader`] and keeps the
 //! only socket; the others are followers that learn everything through the leader's
@@ -8,10 +10,11 @@
 
 use alloc::vec::Vec;
 
-use livechat_protocol::{Seq, Thread};
+use livechat_protocol::{Millis, Seq, Thread};
 
 use super::conversation::Conversations;
 use super::state::StoredState;
+use super::{Lifecycle, Widget};
 
 /// Which tab owns the websocket when several tabs of a site show the same widget.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -94,6 +97,70 @@ pub fn adopt_shared(ours: &mut StoredState, other: &StoredState) {
     ours.language = other.language.clone();
     ours.theme = other.theme.clone();
     ours.active_thread = other.active_thread.clone();
+}
+
+impl Widget {
+    /// Tab coordination: the driver says `Follower` before `init` when it can elect a
+    /// socket owner (Web Locks), then `Leader` once this tab holds the widget's lock.
+    pub fn handle_role(&mut self, role: Role, now: Millis) {
+        if self.tabs.handle_role(role) && self.lifecycle == Lifecycle::Ready {
+            // Took over from a tab that closed: resume from the sequence it last stored,
+            // and send what is queued, including what other tabs queued.
+            self.outbox.resume();
+            if self.connection.is_idle() {
+                self.open_socket(now);
+            } else {
+                self.flush_outbox();
+            }
+            self.render = true;
+        }
+        self.settle(now);
+    }
+
+    /// Another tab changed (`Some`) or removed (`None`) this widget's stored state.
+    pub fn handle_storage_changed(&mut self, stored: Option<StoredState>, now: Millis) {
+        if self.lifecycle != Lifecycle::Ready {
+            return;
+        }
+        let Some(other) = stored.and_then(|s| s.validated(&self.state.widget_id)) else {
+            // Logged out or cleared in another tab: follow, without touching storage.
+            self.reset(false, now);
+            return self.settle(now);
+        };
+        let identity_changed = other.session != self.state.session;
+        if self.tabs.role() == Role::Follower {
+            if let Some(last_seq) = self.tabs.adopt_history(&mut self.conversations, &self.state, &other) {
+                // Messages new to this tab may complete its own outbox items and callbacks.
+                for thread in &other.threads {
+                    for message in &thread.messages {
+                        if self.conversations.has_message(&thread.id, &message.id).is_none() {
+                            self.apply_message(message.clone());
+                        }
+                    }
+                }
+                self.state.last_seq = last_seq;
+            }
+        }
+        adopt_shared(&mut self.state, &other);
+        let conversations = &self.conversations;
+        let adoption = self.outbox.adopt(&other.outbox, self.tabs.role(), |id| conversations.has_client_id(id).is_some(), now);
+        for (id, error) in adoption.failed {
+            self.calls.answer(&id, Err(error), &mut self.effects);
+        }
+        if adoption.send_now {
+            self.flush_outbox();
+        }
+        if identity_changed {
+            self.state.session = other.session.clone();
+            self.state.customer = other.customer.clone();
+            self.state.last_seq = 0;
+            self.restart_socket(now);
+        }
+        // What we adopted came from storage: writing it back would only echo.
+        self.persisted = Some(self.snapshot());
+        self.render = true;
+        self.settle(now);
+    }
 }
 
 #[cfg(test)]
