@@ -24,26 +24,31 @@ pub struct Calls {
 
 impl Calls {
     /// An `init` waits for the widget to be ready.
+    #[inline]
     pub fn wait_for_init(&mut self, call: CallId) {
         self.init.push(call);
     }
 
     /// A call made while loading waits its turn.
+    #[inline]
     pub fn queue(&mut self, call: CallId, command: Command) {
         self.queued.push_back((call, command));
     }
 
     /// The next queued call, in the order made.
+    #[inline]
     pub fn next_queued(&mut self) -> Option<(CallId, Command)> {
         self.queued.pop_front()
     }
 
     /// `call` waits for the server's answer to request `req`.
+    #[inline]
     pub fn await_answer(&mut self, req: String, call: CallId) {
         self.awaiting.insert(req, call);
     }
 
     /// The call waiting for `req`, no longer waiting.
+    #[inline]
     pub fn take_awaiting(&mut self, req: &str) -> Option<CallId> {
         self.awaiting.remove(req)
     }
@@ -56,6 +61,7 @@ impl Calls {
     }
 
     /// The widget is ready: the `init` calls to answer.
+    #[inline]
     pub fn take_init(&mut self) -> Vec<CallId> {
         core::mem::take(&mut self.init)
     }
@@ -71,6 +77,7 @@ impl Calls {
     }
 
     /// The widget was reset: every call still waiting gets `error`.
+    #[inline]
     pub fn cancel_all(&mut self, error: &ApiError, out: &mut VecDeque<Effect>) {
         for (_, call) in self.awaiting.take() {
             out.push_back(Effect::Reply { call, result: Err(error.clone()) });

@@ -107,11 +107,13 @@ impl Connection {
     }
 
     /// True while the socket is open and welcomed.
+    #[inline]
     pub fn is_open(&self) -> bool {
         matches!(self.link, Link::Open { .. })
     }
 
     /// True when there is no socket and none is scheduled.
+    #[inline]
     pub fn is_idle(&self) -> bool {
         matches!(self.link, Link::Idle)
     }
@@ -129,6 +131,7 @@ impl Connection {
     // ----- inputs -------------------------------------------------------------------
 
     /// Opens a socket on `path`, unless the server refused the widget for good.
+    #[inline]
     pub fn open(&mut self, path: String, now: Millis, out: &mut VecDeque<Effect>) {
         if self.halted {
             self.link = Link::Idle;
@@ -139,11 +142,13 @@ impl Connection {
     }
 
     /// Wants no socket for now (none is live: a scheduled retry is dropped).
+    #[inline]
     pub fn stay_idle(&mut self) {
         self.link = Link::Idle;
     }
 
     /// Drops the socket (if any) and wants none until [`Connection::open`].
+    #[inline]
     pub fn close(&mut self, out: &mut VecDeque<Effect>) {
         if !self.is_idle() {
             out.push_back(Effect::CloseSocket);
@@ -153,17 +158,20 @@ impl Connection {
 
     /// Closes and forgets past failures, before opening a fresh socket (a gap in the
     /// events, another identity, a reset).
+    #[inline]
     pub fn restart(&mut self, out: &mut VecDeque<Effect>) {
         self.close(out);
         self.backoff.reset();
     }
 
     /// Forgets past failures (a socket wanted for a new reason connects at once).
+    #[inline]
     pub fn reset_backoff(&mut self) {
         self.backoff.reset();
     }
 
     /// The server refused the widget for good: close and never reconnect.
+    #[inline]
     pub fn halt(&mut self, out: &mut VecDeque<Effect>) {
         self.halted = true;
         out.push_back(Effect::CloseSocket);
@@ -171,6 +179,7 @@ impl Connection {
     }
 
     /// Another widget starts: closed, and allowed to connect again.
+    #[inline]
     pub fn stop(&mut self, out: &mut VecDeque<Effect>) {
         self.close(out);
         self.halted = false;
@@ -178,6 +187,7 @@ impl Connection {
 
     /// The socket opened: returns whether this was the socket asked for (then the caller
     /// says hello, and the welcome must come within [`CONNECT_TIMEOUT_MS`]).
+    #[inline]
     pub fn handle_open(&mut self, now: Millis) -> bool {
         if !matches!(self.link, Link::Connecting { .. }) {
             return false;
@@ -187,6 +197,7 @@ impl Connection {
     }
 
     /// Any frame proves the socket alive.
+    #[inline]
     pub fn handle_frame(&mut self) {
         if let Link::Open { silent_deadline, .. } = &mut self.link {
             *silent_deadline = None;
@@ -194,12 +205,14 @@ impl Connection {
     }
 
     /// The server welcomed us: frames flow, past failures are forgotten.
+    #[inline]
     pub fn handle_welcome(&mut self, now: Millis) {
         self.link = Link::Open { ping_at: now + HEARTBEAT_INTERVAL_MS, silent_deadline: None };
         self.backoff.reset();
     }
 
     /// The socket closed or failed: returns whether it was ours (a reconnect is scheduled).
+    #[inline]
     pub fn handle_closed(&mut self, now: Millis, rng: &mut Rng) -> bool {
         if !self.is_live() {
             return false;
@@ -209,12 +222,14 @@ impl Connection {
     }
 
     /// Waits a backoff delay before the next socket.
+    #[inline]
     pub fn schedule_reconnect(&mut self, now: Millis, rng: &mut Rng) {
         let delay = self.backoff.next_delay(rng);
         self.link = Link::Waiting { retry_at: now + delay };
     }
 
     /// A timer fired (early or late calls are fine).
+    #[inline]
     pub fn handle_timeout(&mut self, now: Millis, rng: &mut Rng, out: &mut VecDeque<Effect>) -> Option<Due> {
         match self.link {
             Link::Waiting { retry_at } if now >= retry_at => Some(Due::Connect),
@@ -239,6 +254,7 @@ impl Connection {
 
     /// The network came back or the tab became visible: a waiting connection is due now,
     /// an open one is checked with a ping.
+    #[inline]
     pub fn handle_wake(&mut self, now: Millis, out: &mut VecDeque<Effect>) -> Option<Due> {
         match self.link {
             Link::Waiting { .. } => Some(Due::Connect),
@@ -254,6 +270,7 @@ impl Connection {
     }
 
     /// The page is being hidden (`pagehide`): close cleanly; a wake reconnects.
+    #[inline]
     pub fn handle_suspend(&mut self, now: Millis, out: &mut VecDeque<Effect>) {
         if self.is_live() {
             out.push_back(Effect::CloseSocket);
@@ -262,6 +279,7 @@ impl Connection {
         }
     }
 
+    #[inline]
     fn ping(&mut self, now: Millis, out: &mut VecDeque<Effect>) {
         out.push_back(Effect::SendFrame(ClientFrame::Ping { nonce: now }));
         self.link = Link::Open { ping_at: now + HEARTBEAT_INTERVAL_MS, silent_deadline: Some(now + HEARTBEAT_TIMEOUT_MS) };
@@ -270,6 +288,7 @@ impl Connection {
     // ----- outputs ------------------------------------------------------------------
 
     /// The socket's next deadline, with its reason.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Deadline> {
         match self.link {
             Link::Idle => None,

@@ -284,18 +284,19 @@ impl Widget {
     /// Answers [`Effect::LoadTexts`]: the table of `tag` is at hand (also when it arrives
     /// after the first mount stopped waiting for it).
     pub fn handle_language_ready(&mut self, tag: &str, now: Millis) {
-        if language::supported(tag).is_some_and(|tag| self.texts.handle_ready(tag)) {
-            self.render = true;
-        }
-        self.settle(now);
+        self.handle_language(tag, true, now);
     }
 
     /// Answers [`Effect::LoadTexts`]: the table of `tag` could not be loaded (the view
     /// mounts without it; a wake asks again).
     pub fn handle_language_failed(&mut self, tag: &str, now: Millis) {
-        if language::supported(tag).is_some_and(|tag| self.texts.handle_failed(tag)) {
-            self.render = true;
-        }
+        self.handle_language(tag, false, now);
+    }
+
+    fn handle_language(&mut self, tag: &str, loaded: bool, now: Millis) {
+        let news = language::supported(tag)
+            .is_some_and(|tag| if loaded { self.texts.handle_ready(tag) } else { self.texts.handle_failed(tag) });
+        self.render |= news;
         self.settle(now);
     }
 

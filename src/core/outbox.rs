@@ -40,6 +40,7 @@ pub struct Adoption {
 
 impl Outbox {
     /// An outbox holding `items` (from storage), none of them sent yet.
+    #[inline]
     pub fn new(items: Vec<OutboxItem>) -> Self {
         Self { items, in_flight: Vec::new(), resend_at: None }
     }
@@ -64,6 +65,7 @@ impl Outbox {
     // ----- inputs -------------------------------------------------------------------
 
     /// Queues a new request.
+    #[inline]
     pub fn push(&mut self, id: String, request: OutboxRequest, now: Millis) {
         self.items.push(OutboxItem { id, request, status: Delivery::Sending, created_at: now });
     }
@@ -76,23 +78,27 @@ impl Outbox {
 
     /// A new socket (or none), or the server took nothing sent so far: everything still
     /// sending goes out again.
+    #[inline]
     pub fn forget_sent(&mut self) {
         self.in_flight.clear();
     }
 
     /// The server asked to slow down: send everything again, in order, at `until`.
+    #[inline]
     pub fn handle_rate_limit(&mut self, until: Millis) {
         self.resend_at = Some(until);
         self.in_flight.clear();
     }
 
     /// The server wants a fresh JWT before it takes `id`: it goes out again after `auth`.
+    #[inline]
     pub fn handle_reauth_required(&mut self, id: &str) {
         self.in_flight.retain(|i| i != id);
     }
 
     /// The server refused `id` for good: kept as failed for a manual retry. Returns whether
     /// the item was here.
+    #[inline]
     pub fn handle_refused(&mut self, id: &str, code: &str, message: &str) -> bool {
         let Some(item) = self.items.iter_mut().find(|o| o.id == id) else { return false };
         item.status = Delivery::Failed { code: code.to_string(), message: message.to_string() };
@@ -100,6 +106,7 @@ impl Outbox {
     }
 
     /// The visitor retries `id`: it is sending again. Returns whether the item was here.
+    #[inline]
     pub fn retry(&mut self, id: &str) -> bool {
         let Some(item) = self.items.iter_mut().find(|o| o.id == id) else { return false };
         item.status = Delivery::Sending;
@@ -108,6 +115,7 @@ impl Outbox {
     }
 
     /// Ends a pause that is due. Returns whether sending may resume now.
+    #[inline]
     pub fn handle_timeout(&mut self, now: Millis) -> bool {
         if self.resend_at.is_some_and(|at| now >= at) {
             self.resend_at = None;
@@ -117,6 +125,7 @@ impl Outbox {
     }
 
     /// Ends any pause now (this tab took the socket over, or the widget was reset).
+    #[inline]
     pub fn resume(&mut self) {
         self.resend_at = None;
     }
@@ -124,6 +133,7 @@ impl Outbox {
     /// Merges another tab's outbox (read from its storage write). `delivered` tells which
     /// ids this tab has seen stored by the server (the other tab's write can arrive after
     /// the message event).
+    #[inline]
     pub fn adopt(
         &mut self,
         theirs: &[OutboxItem],
@@ -194,6 +204,7 @@ impl Outbox {
     }
 
     /// The deadline of a pause, with its reason.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<super::Deadline> {
         self.resend_at.map(|at| super::Deadline { at, reason: "resend after rate limit" })
     }

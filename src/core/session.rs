@@ -37,11 +37,13 @@ impl Session {
     // ----- getters ------------------------------------------------------------------
 
     /// True while an `auth` or `logout` waits for the server.
+    #[inline]
     pub fn has_requests(&self) -> bool {
         !self.requests.is_empty()
     }
 
     /// True while sends wait for a fresh JWT.
+    #[inline]
     pub fn reauth_pending(&self) -> bool {
         self.reauth_pending
     }
@@ -49,22 +51,26 @@ impl Session {
     // ----- inputs -------------------------------------------------------------------
 
     /// Asks the server to authenticate with `jwt` under request id `req`.
+    #[inline]
     pub fn auth(&mut self, req: String, jwt: String) {
         self.requests.insert(req, Pending::Auth { jwt, sent: false });
     }
 
     /// Asks the server to end the session under request id `req`.
+    #[inline]
     pub fn logout(&mut self, req: String) {
         self.requests.insert(req, Pending::Logout);
     }
 
     /// The server answered `req` (or refused it): returns what it was.
+    #[inline]
     pub fn handle_answer(&mut self, req: &str) -> Option<Pending> {
         self.requests.remove(req)
     }
 
     /// The socket was lost: what was sent and not answered goes out again on the next one
     /// (the server answers a repeated request the same way).
+    #[inline]
     pub fn forget_sent(&mut self) {
         for (_, pending) in self.requests.iter_mut() {
             if let Pending::Auth { sent, .. } = pending {
@@ -74,16 +80,19 @@ impl Session {
     }
 
     /// The server wants a fresh JWT. Returns true the first time (the page is told once).
+    #[inline]
     pub fn require_reauth(&mut self) -> bool {
         !core::mem::replace(&mut self.reauth_pending, true)
     }
 
     /// Authenticated again. Returns whether sends were waiting for it.
+    #[inline]
     pub fn reauthenticated(&mut self) -> bool {
         core::mem::take(&mut self.reauth_pending)
     }
 
     /// Drops every request and the re-authentication state (reset, another widget).
+    #[inline]
     pub fn clear(&mut self) {
         self.requests.take();
         self.reauth_pending = false;
@@ -93,6 +102,7 @@ impl Session {
 
     /// Queues the frames to send on a welcomed socket: each `auth` once per socket;
     /// `logout` every time (it is idempotent and carries no secret).
+    #[inline]
     pub fn poll_transmit(&mut self, out: &mut VecDeque<Effect>) {
         for (req, pending) in self.requests.iter_mut() {
             let frame = match pending {

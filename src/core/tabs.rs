@@ -41,11 +41,13 @@ pub struct Tabs {
 
 impl Tabs {
     /// Socket ownership.
+    #[inline]
     pub fn role(&self) -> Role {
         self.role
     }
 
     /// True when this tab may hold the socket and send the outbox (not a follower).
+    #[inline]
     pub fn owns_socket(&self) -> bool {
         self.role != Role::Follower
     }
@@ -59,6 +61,7 @@ impl Tabs {
 
     /// A widget starts (`init`): with tab coordination, this tab follows until it holds the
     /// new widget's lock. Returns whether the lock must be claimed.
+    #[inline]
     pub fn handle_start(&mut self) -> bool {
         if self.role == Role::Solo {
             return false;
@@ -72,6 +75,7 @@ impl Tabs {
     /// this tab (with the leader's status) and returns that sequence; the caller then
     /// applies the messages it lacks (they may complete its own outbox items). `None`: the
     /// write holds nothing new (e.g. an older write from another follower).
+    #[inline]
     pub fn adopt_history(&self, conversations: &mut Conversations, ours: &StoredState, other: &StoredState) -> Option<Seq> {
         if other.session != ours.session || other.last_seq < ours.last_seq {
             if other.session == ours.session {

@@ -40,11 +40,13 @@ impl Texts {
     }
 
     /// True while the view's first mount should wait for `lang`'s table.
+    #[inline]
     pub fn pending(&self, lang: &'static str) -> bool {
         self.tables.iter().find(|(l, _)| *l == lang).map_or(true, |(_, t)| matches!(t, Table::Waiting(_)))
     }
 
     /// The widget shows `lang`: asks for its table once (until the next wake).
+    #[inline]
     pub fn want(&mut self, lang: &'static str, now: Millis) -> Option<Effect> {
         if self.table(lang).is_some() {
             return None;
@@ -54,6 +56,7 @@ impl Texts {
     }
 
     /// `lang`'s table is at hand (it may come after its deadline). Returns whether this is news.
+    #[inline]
     pub fn handle_ready(&mut self, lang: &'static str) -> bool {
         match self.table(lang) {
             Some(Table::Ready) => false,
@@ -70,6 +73,7 @@ impl Texts {
 
     /// `lang`'s table could not be loaded: nothing waits for it (a wake asks again).
     /// Returns whether this is news.
+    #[inline]
     pub fn handle_failed(&mut self, lang: &'static str) -> bool {
         match self.table(lang) {
             Some(t @ Table::Waiting(_)) => {
@@ -82,6 +86,7 @@ impl Texts {
 
     /// Tables whose deadline passed count as missing (a late one is still taken). Returns
     /// whether any did.
+    #[inline]
     pub fn handle_timeout(&mut self, now: Millis) -> bool {
         let mut late = false;
         for (_, t) in &mut self.tables {
@@ -94,11 +99,13 @@ impl Texts {
     }
 
     /// The network came back: tables that failed are asked for again.
+    #[inline]
     pub fn handle_wake(&mut self) {
         self.tables.retain(|(_, t)| *t != Table::Missing);
     }
 
     /// The first mount's deadline, with its reason.
+    #[inline]
     pub fn poll_timeout(&self) -> Option<Deadline> {
         let at = self.tables.iter().filter_map(|(_, t)| if let Table::Waiting(at) = t { Some(*at) } else { None }).min()?;
         Some(Deadline { at, reason: "language_wait" })
