@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 use livechat_server::cluster::{Cluster, StoreSource};
 use livechat_server::hub::{Hub, Outbound};
 use livechat_server::store::sqlite::SqliteStore;
-use livechat_server::store::{Effects, NewContent, SendRequest, Store};
+use livechat_server::service::{rules, SendOutcome, SendRequest};
+use livechat_server::store::{self as lstore, Effects, NewContent, Store};
 use tokio::sync::{mpsc, watch};
 
 const WIDGET: &str = "w1";
@@ -125,8 +126,7 @@ async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) 
 }
 
 fn send(store: &Arc<dyn Store>, principal: &str, n: usize) {
-    let out = store
-        .send_message(SendRequest {
+    let req = SendRequest {
             widget_id: WIDGET.into(),
             principal_id: principal.into(),
             req: format!("r{n}"),
@@ -135,9 +135,9 @@ fn send(store: &Arc<dyn Store>, principal: &str, n: usize) {
             new_thread: false,
             content: NewContent { text: Some(format!("message {n}")), ..Default::default() },
             now: 1_700_000_000_000 + n as u64,
-        })
-        .expect("send");
-    assert!(matches!(out, livechat_server::store::SendOutcome::Stored { .. }));
+        };
+    let out = lstore::write(&**store, move |tx| rules::send(tx, &req)).expect("send");
+    assert!(matches!(out, SendOutcome::Stored { .. }));
 }
 
 /// What a socket would keep: drops what it has, and fails on a gap.
@@ -177,7 +177,7 @@ async fn events_from_node_a_reach_node_b_in_order_across_a_database_restart() {
     wait_until("both buses ready", Duration::from_secs(20), || a.cluster.ready() && b.cluster.ready()).await;
     assert!(a.cluster.is_leader() != b.cluster.is_leader(), "exactly one node holds the leader lock");
 
-    let principal = store.create_visitor(WIDGET, "token-hash-1", 1).unwrap().id;
+    let principal = lstore::write(&*store, |tx| Ok((rules::create_visitor(tx, WIDGET, "token-hash-1", 1)?, Effects::default()))).unwrap().id;
     // A socket on node B and one on node A.
     let (tx_b, mut rx_b) = mpsc::channel(4096);
     let (tx_a, mut rx_a) = mpsc::channel(4096);
@@ -199,7 +199,7 @@ async fn events_from_node_a_reach_node_b_in_order_across_a_database_restart() {
         tokio::task::spawn_blocking(move || (0..30).for_each(|n| send(&s, &p, n))).await.unwrap();
     }
     let (mut got_b, mut got_a) = (Vec::new(), Vec::new());
-    let top = store.head(&principal).unwrap();
+    let top = lstore::read(&*store, |tx| tx.head(&principal)).unwrap();
     assert_eq!(top, 31);
     let start = Instant::now();
     while got_b.iter().max() != Some(&top) || got_a.iter().max() != Some(&top) {
@@ -250,7 +250,7 @@ async fn events_from_node_a_reach_node_b_in_order_across_a_database_restart() {
         let (s, p) = (store.clone(), principal.clone());
         tokio::task::spawn_blocking(move || (40..50).for_each(|n| send(&s, &p, n))).await.unwrap();
     }
-    let top = store.head(&principal).unwrap();
+    let top = lstore::read(&*store, |tx| tx.head(&principal)).unwrap();
     assert_eq!(top, 51);
     let start = Instant::now();
     while got_b.iter().max() != Some(&top) {

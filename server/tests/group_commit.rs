@@ -11,10 +11,9 @@ use std::sync::mpsc;
 use std::sync::Arc;
 
 use livechat_protocol::Event;
+use livechat_server::service::{rules, SendOutcome, SendRequest};
 use livechat_server::store::sqlite::SqliteStore;
-use livechat_server::store::{
-    NewContent, SendOutcome, SendRequest, Store, StoreError, StoreResult,
-};
+use livechat_server::store::{self as store, Effects, NewContent, StoreError, StoreResult};
 
 const WIDGET: &str = "85ea1938-f457-496d-8532-8fa489beea63";
 
@@ -35,17 +34,20 @@ fn send_req(principal: &str, req: &str, text: &str) -> SendRequest {
 }
 
 fn visitor(store: &SqliteStore, n: usize) -> String {
-    store
-        .create_visitor(WIDGET, &format!("token-{n}"), 1_790_000_000_000)
-        .expect("create visitor")
-        .id
+    let token = format!("token-{n}");
+    store::write(store, move |tx| {
+        Ok((rules::create_visitor(tx, WIDGET, &token, 1_790_000_000_000)?, Effects::default()))
+    })
+    .expect("create visitor")
+    .id
 }
 
 /// Submits without waiting; the receiver yields the outcome once durable.
 fn submit(store: &SqliteStore, req: SendRequest) -> mpsc::Receiver<StoreResult<SendOutcome>> {
     let (tx, rx) = mpsc::channel();
-    store.submit_send(
-        req,
+    store::submit(
+        store,
+        move |tx| rules::send(tx, &req),
         Box::new(move |r| {
             let _ = tx.send(r);
         }),
@@ -64,8 +66,8 @@ fn message_id(o: &StoreResult<SendOutcome>) -> String {
 
 /// The visitor's stored message events: (seq, client id), and checks seqs are 1..=head.
 fn stored_messages(store: &SqliteStore, principal: &str) -> Vec<(u64, String)> {
-    let events = store.events_after(principal, 0).expect("events");
-    let head = store.head(principal).expect("head");
+    let (events, head) =
+        store::read(store, |tx| Ok((tx.events_after(principal, 0)?, tx.head(principal)?))).expect("events");
     let seqs: Vec<u64> = events.iter().map(|(s, _)| *s).collect();
     assert_eq!(
         seqs,
@@ -226,7 +228,8 @@ fn restart_after_acks_loses_nothing() {
     assert_eq!(msgs.len(), acked.len());
     for (i, id) in acked.iter().enumerate() {
         // A resend after the restart is a duplicate with the same message.
-        match restarted.send_message(send_req(&p, &format!("r{i}"), "x")) {
+        let req = send_req(&p, &format!("r{i}"), "x");
+        match store::write(&restarted, move |tx| rules::send(tx, &req)) {
             Ok(SendOutcome::Duplicate { message }) => assert_eq!(&message.id, id),
             other => panic!("expected the stored message, got {other:?}"),
         }

@@ -308,7 +308,7 @@ fn agent_payload(node: &str, ev: &AgentEvent) -> String {
         }
     }
     match ev {
-        AgentEvent::Message { thread_id, message, .. } => format!("m {node} {thread_id} {}", message.id),
+        AgentEvent::Message { thread_id, message, .. } => format!("m {node} {thread_id} {}", message.message.id),
         AgentEvent::ThreadOpened { conversation, .. } => format!("t {node} {}", conversation.id),
         AgentEvent::ThreadStatus { thread_id, .. } => format!("s {node} {thread_id}"),
         AgentEvent::MetadataUpdated { thread_id, .. } => format!("d {node} {thread_id}"),
@@ -323,7 +323,7 @@ fn read_agent_event(store: &dyn Source, kind: &str, rest: &str) -> Option<AgentE
         "m" => {
             let id = it.next()?;
             let conv = store.conversation(thread).ok()??;
-            let message = store.conversation_messages(thread).ok()??.into_iter().find(|m| m.id == id)?;
+            let message = store.conversation_messages(thread).ok()??.into_iter().find(|m| m.message.id == id)?;
             Some(AgentEvent::Message { widget_id: conv.widget_id, thread_id: thread.to_string(), message })
         }
         "t" => {

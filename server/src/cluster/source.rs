@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use livechat_protocol::{Event, Seq};
 
-use crate::store::{AgentMessage, ConversationSummary, MetaEntry, Store, StoreResult};
+use crate::service::rules;
+use crate::store::{self, AgentMessage, ConversationSummary, MetaEntry, Store, StoreResult};
 
 /// Reads the cluster needs (all blocking; called from blocking threads).
 pub trait Source: Send + Sync + 'static {
@@ -26,18 +27,28 @@ pub struct StoreSource(pub Arc<dyn Store>);
 
 impl Source for StoreSource {
     fn head(&self, principal_id: &str) -> StoreResult<Seq> {
-        self.0.head(principal_id)
+        store::read(&*self.0, |tx| tx.head(principal_id))
     }
     fn events_after(&self, principal_id: &str, after: Seq) -> StoreResult<Vec<(Seq, Event)>> {
-        self.0.events_after(principal_id, after)
+        store::read(&*self.0, |tx| tx.events_after(principal_id, after))
     }
     fn conversation(&self, thread_id: &str) -> StoreResult<Option<ConversationSummary>> {
-        self.0.conversation(thread_id)
+        store::read(&*self.0, |tx| rules::summary(tx, thread_id))
     }
     fn conversation_messages(&self, thread_id: &str) -> StoreResult<Option<Vec<AgentMessage>>> {
-        self.0.conversation_messages(thread_id)
+        store::read(&*self.0, |tx| {
+            if tx.thread(thread_id)?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(tx.thread_messages(thread_id, 0)?))
+        })
     }
     fn conversation_metadata(&self, thread_id: &str) -> StoreResult<Option<BTreeMap<String, MetaEntry>>> {
-        self.0.conversation_metadata(thread_id)
+        store::read(&*self.0, |tx| {
+            if tx.thread(thread_id)?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(tx.metadata(thread_id)?))
+        })
     }
 }

@@ -1,17 +1,22 @@
-//! Storage interface. The server talks to storage only through [`Store`], so another
-//! backend (PostgreSQL) can implement it later. [`sqlite::SqliteStore`] is the embedded default.
+//! Storage: rows in, rows out, transactions, migrations — no product rules.
 //!
-//! Every mutating method is atomic and durable when it returns `Ok`: the caller acknowledges
-//! to the client only after that. The [`Effects`] of a mutation (ordered visitor events,
-//! already stored with their sequence numbers, and agent-stream events) are handed to the
-//! [`Publisher`] after commit, in commit order, so sockets see each principal's events in
-//! sequence order; the methods also return a copy for the caller's information.
-//! The methods are blocking; the server calls them from blocking threads, except the
-//! `submit_*` methods, which take a completion callback (the SQLite store queues them to its
-//! group-commit writer and returns at once).
+//! The rules (which thread a `send` goes to, idempotency, where contextual data lands …)
+//! live in [`crate::service`] and run against a [`Tx`]: a transaction handle with row-level
+//! operations. A [`Store`] runs such a function inside one of its transactions:
+//!
+//! - [`Store::submit`]: a write. The function runs inside a write transaction (SQLite and
+//!   PostgreSQL: one savepoint of a group-commit batch, see [`writer`]); `done` is called
+//!   after the commit that made it durable, and the function's [`Effects`] are handed to the
+//!   [`Publisher`] after that commit, in commit order. A function that returns `Err` leaves
+//!   no trace.
+//! - [`Store::read`]: a read of committed data (blocking).
+//!
+//! Backends: [`memory::MemoryStore`] (tests of the service layer), [`sqlite::SqliteStore`]
+//! (the embedded default) and [`postgres::PostgresStore`] (several nodes on one database).
 
+pub mod memory;
 pub mod sqlite;
-mod writer;
+pub mod writer;
 
 /// Receives the effects of every committed mutation, in commit order.
 pub type Publisher = std::sync::Arc<dyn Fn(&Effects) + Send + Sync>;
@@ -20,12 +25,12 @@ pub type Publisher = std::sync::Arc<dyn Fn(&Effects) + Send + Sync>;
 /// (or with the error that stopped it). It may run on a storage thread: keep it short.
 pub type Done<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
 
+/// A write: runs inside a transaction, returns what to publish after commit.
+pub type WriteFn = Box<dyn FnOnce(&mut dyn Tx) -> StoreResult<Effects> + Send>;
+
 use std::collections::BTreeMap;
 
-use livechat_protocol::{
-    Attachment, Author, Customer, Event, Json, Message, MultiThreadStrategy, Seq, Thread,
-    ThreadStatus,
-};
+use livechat_protocol::{Author, Customer, Event, Json, Message, Seq, ThreadStatus};
 use serde::{Deserialize, Serialize};
 
 /// Storage errors.
@@ -80,54 +85,50 @@ pub struct VisitorEvent {
     pub event: Event,
 }
 
-/// A message as agents see it (includes CUSTOM_DATA's agent message and data).
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
+/// A message as agents see it: the visitor's [`Message`] plus what only agents see
+/// (CUSTOM_DATA's agent message and payload). The JSON is the message's fields, flat, with
+/// `agent_message` / `custom_data` added and `custom` always present.
+#[derive(Deserialize, Debug, Clone, PartialEq)]
 pub struct AgentMessage {
-    /// Message id.
-    pub id: String,
-    /// Thread id.
-    pub thread_id: String,
-    /// The visitor's client id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
-    /// Who wrote it.
-    pub author: Author,
-    /// Agent name (agent messages).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub agent_name: Option<String>,
-    /// Text (for CUSTOM_DATA: the visitor-facing `userMessage`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
+    /// The message as the visitor sees it.
+    #[serde(flatten)]
+    pub message: Message,
     /// CUSTOM_DATA `agentMessage` (agents only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_message: Option<String>,
     /// CUSTOM_DATA payload (agents only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_data: Option<Json>,
-    /// Attachment.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub attachment: Option<Attachment>,
-    /// True for CUSTOM_DATA.
-    #[serde(default)]
-    pub custom: bool,
-    /// Stored at.
-    pub created_at: u64,
+}
+
+impl Serialize for AgentMessage {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// `Message` omits `custom` when false; the agent API always has it.
+        #[derive(Serialize)]
+        struct Wire<'a> {
+            #[serde(flatten)]
+            message: &'a Message,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            agent_message: Option<&'a String>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            custom_data: Option<&'a Json>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            custom: Option<bool>,
+        }
+        Wire {
+            message: &self.message,
+            agent_message: self.agent_message.as_ref(),
+            custom_data: self.custom_data.as_ref(),
+            custom: (!self.message.custom).then_some(false),
+        }
+        .serialize(s)
+    }
 }
 
 impl AgentMessage {
     /// The visitor's view of this message.
     pub fn visitor_view(&self) -> Message {
-        Message {
-            id: self.id.clone(),
-            thread_id: self.thread_id.clone(),
-            client_id: self.client_id.clone(),
-            author: self.author,
-            agent_name: self.agent_name.clone(),
-            text: self.text.clone(),
-            attachment: self.attachment.clone(),
-            custom: self.custom,
-            created_at: self.created_at,
-        }
+        self.message.clone()
     }
 }
 
@@ -257,112 +258,6 @@ pub struct NewContent {
     pub agent_message: Option<String>,
 }
 
-/// A `send`.
-#[derive(Debug, Clone)]
-pub struct SendRequest {
-    /// Widget id.
-    pub widget_id: String,
-    /// Sender.
-    pub principal_id: String,
-    /// Idempotency key.
-    pub req: String,
-    /// Hash of the request body (for conflict detection).
-    pub body_hash: String,
-    /// Explicit thread.
-    pub thread_id: Option<String>,
-    /// Start a new thread (multi-thread widgets, no `thread_id`).
-    pub new_thread: bool,
-    /// What to store.
-    pub content: NewContent,
-    /// Now, ms.
-    pub now: u64,
-}
-
-/// Answer to a `send`.
-#[derive(Debug, Clone)]
-pub enum SendOutcome {
-    /// Stored now.
-    Stored {
-        /// The message (visitor view).
-        message: Message,
-        /// Events to publish.
-        effects: Effects,
-    },
-    /// Already stored with the same body earlier: the same message.
-    Duplicate {
-        /// The stored message.
-        message: Message,
-    },
-}
-
-/// A `contextual_data` request.
-#[derive(Debug, Clone)]
-pub struct ContextRequest {
-    /// Widget id.
-    pub widget_id: String,
-    /// Whether the widget is multi-thread (single-thread ignores the strategy).
-    pub multi_thread: bool,
-    /// Sender.
-    pub principal_id: String,
-    /// Idempotency key.
-    pub req: String,
-    /// Body hash.
-    pub body_hash: String,
-    /// Key/values.
-    pub metadata: BTreeMap<String, Json>,
-    /// Strategy.
-    pub strategy: MultiThreadStrategy,
-    /// Now, ms.
-    pub now: u64,
-}
-
-/// Answer to `contextual_data`.
-#[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
-pub struct ContextResult {
-    /// Threads that received the data now.
-    pub thread_ids: Vec<String>,
-    /// True when it waits for the next conversation.
-    pub queued: bool,
-}
-
-/// An `auth`.
-#[derive(Debug, Clone)]
-pub struct AuthRequest {
-    /// Widget id.
-    pub widget_id: String,
-    /// Single-thread widgets keep one open thread after merging.
-    pub multi_thread: bool,
-    /// The principal of the socket now.
-    pub from: Principal,
-    /// The session token hash being replaced, if any.
-    pub old_token_hash: Option<String>,
-    /// Hash of the new session token.
-    pub new_token_hash: String,
-    /// Verified identity.
-    pub customer: Customer,
-    /// JWT id (single use).
-    pub jti: String,
-    /// JWT expiry, ms (the jti is remembered until then).
-    pub jti_exp_ms: u64,
-    /// When the new session needs a fresh JWT (ms); `None`: never.
-    pub auth_expires_ms: Option<u64>,
-    /// Messages per thread in inherited-thread events.
-    pub recent_messages: usize,
-    /// Now, ms.
-    pub now: u64,
-}
-
-/// Full state for `sync`.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    /// Head sequence.
-    pub last_seq: Seq,
-    /// Threads with recent messages.
-    pub threads: Vec<Thread>,
-    /// `ALL_PLUS_NEW` data waiting for future threads.
-    pub pending: BTreeMap<String, Json>,
-}
-
 /// A stored attachment's record.
 #[derive(Debug, Clone)]
 pub struct AttachmentRecord {
@@ -378,91 +273,264 @@ pub struct AttachmentRecord {
     pub external_url: Option<String>,
 }
 
-/// The storage interface.
+/// A session row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    /// Owner.
+    pub principal_id: String,
+    /// Widget.
+    pub widget_id: String,
+    /// Last `hello` with it (ms).
+    pub last_used_at: u64,
+    /// Ended by `logout` or replaced by `auth`.
+    pub ended: bool,
+    /// When an authenticated session needs a fresh JWT (ms).
+    pub auth_expires_at: Option<u64>,
+}
+
+/// A thread row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThreadRow {
+    /// Thread id.
+    pub id: String,
+    /// Widget.
+    pub widget_id: String,
+    /// Owner.
+    pub principal_id: String,
+    /// Status.
+    pub status: ThreadStatus,
+    /// Created at (ms).
+    pub created_at: u64,
+    /// Last message (or creation) (ms): what inactivity is measured from.
+    pub last_activity_at: u64,
+    /// Last message or status change (ms).
+    pub updated_at: u64,
+}
+
+/// A stored idempotency key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestRow {
+    /// `send` or `context`.
+    pub kind: String,
+    /// Hash of the request body.
+    pub body_hash: String,
+    /// The stored answer (JSON).
+    pub response: String,
+}
+
+/// One contextual-data entry: key, JSON value (text), arrival time.
+pub type MetaRow = (String, String, u64);
+
+/// Row-level operations inside one transaction. Implemented by every backend; the service
+/// layer's rules are written once against it. Every method is a plain query or statement;
+/// none decides anything.
+pub trait Tx {
+    /// Serializes writers of one principal across nodes until the transaction ends
+    /// (PostgreSQL: a row lock; single-writer backends: nothing to do).
+    fn lock_principal(&mut self, principal_id: &str) -> StoreResult<()>;
+    /// A principal, `None` when unknown.
+    fn principal(&mut self, id: &str) -> StoreResult<Option<Principal>>;
+    /// Inserts a principal (visitor when `customer` is `None`).
+    fn insert_principal(&mut self, p: &Principal, now: u64) -> StoreResult<()>;
+    /// The customer principal of `(widget, stp, sub)`.
+    fn find_customer(&mut self, widget_id: &str, c: &Customer) -> StoreResult<Option<String>>;
+    /// The principal's last sequence number (0 = none).
+    fn head(&mut self, principal_id: &str) -> StoreResult<Seq>;
+    /// Increments and returns the principal's head sequence number.
+    fn next_seq(&mut self, principal_id: &str) -> StoreResult<Seq>;
+    /// Stores an event.
+    fn insert_event(&mut self, principal_id: &str, seq: Seq, event: &Event, now: u64) -> StoreResult<()>;
+    /// Stored events after `after`, in order.
+    fn events_after(&mut self, principal_id: &str, after: Seq) -> StoreResult<Vec<(Seq, Event)>>;
+
+    /// A session by token hash.
+    fn session(&mut self, token_hash: &str) -> StoreResult<Option<SessionRow>>;
+    /// Inserts a session (unique token hash).
+    fn insert_session(&mut self, token_hash: &str, s: &SessionRow, now: u64) -> StoreResult<()>;
+    /// Marks a session used at `now`.
+    fn touch_session(&mut self, token_hash: &str, now: u64) -> StoreResult<()>;
+    /// Ends a session.
+    fn end_session(&mut self, token_hash: &str) -> StoreResult<()>;
+    /// Remembers a JWT id until `exp`; false when it was already there (unique in the database).
+    fn insert_jti(&mut self, widget_id: &str, jti: &str, exp: u64) -> StoreResult<bool>;
+    /// Forgets jtis expired before `now` and sessions unused since before `session_cutoff`.
+    fn purge(&mut self, now: u64, session_cutoff: u64) -> StoreResult<()>;
+
+    /// A thread.
+    fn thread(&mut self, id: &str) -> StoreResult<Option<ThreadRow>>;
+    /// Inserts a thread.
+    fn insert_thread(&mut self, t: &ThreadRow) -> StoreResult<()>;
+    /// Sets a thread's status and `updated_at`.
+    fn set_thread_status(&mut self, id: &str, status: ThreadStatus, now: u64) -> StoreResult<()>;
+    /// The principal's open thread with the newest message (else the newest open thread).
+    fn active_open_thread(&mut self, principal_id: &str) -> StoreResult<Option<String>>;
+    /// The principal's open threads, oldest first.
+    fn open_threads(&mut self, principal_id: &str) -> StoreResult<Vec<String>>;
+    /// The principal's newest `limit` threads, oldest first.
+    fn threads_of(&mut self, principal_id: &str, limit: usize) -> StoreResult<Vec<ThreadRow>>;
+    /// Gives every thread of `from` to `to`.
+    fn move_threads(&mut self, from: &str, to: &str) -> StoreResult<()>;
+    /// Open threads of a widget with no activity since `cutoff`: (thread, principal).
+    fn stale_open_threads(&mut self, widget_id: &str, cutoff: u64, limit: usize) -> StoreResult<Vec<(String, String)>>;
+    /// Thread ids, most recently updated first.
+    fn list_threads(&mut self, widget_id: Option<&str>, status: Option<ThreadStatus>, limit: usize) -> StoreResult<Vec<String>>;
+
+    /// Inserts a message (with its attachment record, if any) and marks the thread active at
+    /// the message's time.
+    fn insert_message(&mut self, m: &AgentMessage, attachment: Option<&NewAttachment>) -> StoreResult<()>;
+    /// Time of the thread's newest message.
+    fn last_message_time(&mut self, thread_id: &str) -> StoreResult<Option<u64>>;
+    /// The newest `limit` messages of a thread, oldest first (`0` = all).
+    fn thread_messages(&mut self, thread_id: &str, limit: usize) -> StoreResult<Vec<AgentMessage>>;
+    /// (messages, visitor messages after the last agent message) of a thread.
+    fn message_counts(&mut self, thread_id: &str) -> StoreResult<(u64, u64)>;
+    /// An attachment record.
+    fn attachment(&mut self, id: &str) -> StoreResult<Option<AttachmentRecord>>;
+
+    /// A stored idempotency key.
+    fn request(&mut self, principal_id: &str, req: &str) -> StoreResult<Option<RequestRow>>;
+    /// Stores an idempotency key (unique per principal in the database).
+    fn insert_request(&mut self, principal_id: &str, req: &str, r: &RequestRow, now: u64) -> StoreResult<()>;
+    /// Gives `from`'s idempotency keys to `to` (keys `to` already has stay `to`'s).
+    fn move_requests(&mut self, from: &str, to: &str) -> StoreResult<()>;
+
+    /// Merges entries into a thread's metadata (an entry older than the stored one loses).
+    fn merge_metadata(&mut self, thread_id: &str, entries: &[MetaRow]) -> StoreResult<()>;
+    /// A thread's metadata.
+    fn metadata(&mut self, thread_id: &str) -> StoreResult<BTreeMap<String, MetaEntry>>;
+    /// Puts entries into the principal's pending queue (`sticky`: for every future thread).
+    fn put_pending(&mut self, principal_id: &str, sticky: bool, entries: &[MetaRow]) -> StoreResult<()>;
+    /// The pending entries, oldest first (`sticky_only`: only the sticky ones).
+    fn pending(&mut self, principal_id: &str, sticky_only: bool) -> StoreResult<Vec<MetaRow>>;
+    /// Drops the one-shot (non-sticky) pending entries.
+    fn clear_oneshot_pending(&mut self, principal_id: &str) -> StoreResult<()>;
+    /// Gives `from`'s pending entries to `to` (the newer entry wins per key).
+    fn move_pending(&mut self, from: &str, to: &str) -> StoreResult<()>;
+}
+
+/// A storage backend: runs [`Tx`] functions in its transactions.
 pub trait Store: Send + Sync + 'static {
     /// Sets where committed effects go (called once at start).
     fn set_publisher(&self, publisher: Publisher);
-    /// Resolves a live session token (hash) of `widget_id` and marks it used. `None` when
-    /// unknown, ended, of another widget, or idle longer than `idle_ms`.
-    fn resolve_session(
-        &self,
-        token_hash: &str,
-        widget_id: &str,
-        now: u64,
-        idle_ms: u64,
-    ) -> StoreResult<Option<Principal>>;
-    /// Creates an anonymous visitor with a session.
-    fn create_visitor(&self, widget_id: &str, token_hash: &str, now: u64)
-        -> StoreResult<Principal>;
-    /// When the authenticated session of this token needs a fresh JWT (ms), if ever.
-    fn session_auth_expiry(&self, token_hash: &str) -> StoreResult<Option<u64>>;
-    /// Ends a session (logout).
-    fn end_session(&self, token_hash: &str) -> StoreResult<()>;
-    /// Authenticates: consumes the jti, finds or creates the customer, moves an anonymous
-    /// visitor's threads to it, and creates a session for it.
-    fn authenticate(&self, req: AuthRequest) -> StoreResult<(Principal, Effects)>;
-    /// The last sequence number of a principal (0 = none).
-    fn head(&self, principal_id: &str) -> StoreResult<Seq>;
-    /// Stored events after `after`, in order.
-    fn events_after(&self, principal_id: &str, after: Seq) -> StoreResult<Vec<(Seq, Event)>>;
-    /// Full state of a principal.
-    fn snapshot(&self, principal_id: &str, messages_per_thread: usize) -> StoreResult<Snapshot>;
-    /// Stores a visitor message (idempotent by `req`).
-    fn send_message(&self, req: SendRequest) -> StoreResult<SendOutcome>;
-    /// Stores contextual data (idempotent by `req`). Returns the result, effects, and whether it was a duplicate.
-    fn contextual_data(&self, req: ContextRequest) -> StoreResult<(ContextResult, Effects, bool)>;
-    /// [`send_message`](Store::send_message) without blocking the caller: `done` gets the
-    /// outcome once the message is durable. Lets the websocket path await a queued write
-    /// instead of parking a thread per message. The default runs the blocking call inline
-    /// (backends without a write queue), so only call it where blocking is acceptable.
-    fn submit_send(&self, req: SendRequest, done: Done<SendOutcome>) {
-        done(self.send_message(req))
+    /// Queues a write; `done` is called once, after the commit that made it durable (and
+    /// after its effects were published), or with the error that stopped it. Returns at once
+    /// for backends with a writer queue; the memory store runs it inline.
+    fn submit(&self, f: WriteFn, done: Done<()>);
+    /// Runs `f` against committed data. Blocking.
+    fn read(&self, f: &mut dyn FnMut(&mut dyn Tx) -> StoreResult<()>) -> StoreResult<()>;
+}
+
+/// Runs a write and hands its value to `done` after commit.
+pub fn submit<T: Send + 'static>(
+    store: &dyn Store,
+    f: impl FnOnce(&mut dyn Tx) -> StoreResult<(T, Effects)> + Send + 'static,
+    done: Done<T>,
+) {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let put = slot.clone();
+    store.submit(
+        Box::new(move |tx| {
+            let (value, fx) = f(tx)?;
+            *put.lock().unwrap_or_else(|p| p.into_inner()) = Some(value);
+            Ok(fx)
+        }),
+        Box::new(move |r| {
+            done(r.and_then(|()| {
+                slot.lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .take()
+                    .ok_or_else(|| StoreError::Internal("write lost its result".into()))
+            }))
+        }),
+    );
+}
+
+/// Runs a write and blocks until it is durable.
+pub fn write<T: Send + 'static>(
+    store: &dyn Store,
+    f: impl FnOnce(&mut dyn Tx) -> StoreResult<(T, Effects)> + Send + 'static,
+) -> StoreResult<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    submit(store, f, Box::new(move |r| {
+        let _ = tx.send(r);
+    }));
+    rx.recv()
+        .unwrap_or_else(|_| Err(StoreError::Internal("store dropped the request".into())))
+}
+
+/// Runs a read (blocking).
+pub fn read<T>(store: &dyn Store, f: impl FnOnce(&mut dyn Tx) -> StoreResult<T>) -> StoreResult<T> {
+    let mut f = Some(f);
+    let mut out = None;
+    store.read(&mut |tx| {
+        let f = f.take().ok_or_else(|| StoreError::Internal("read ran twice".into()))?;
+        out = Some(f(tx)?);
+        Ok(())
+    })?;
+    out.ok_or_else(|| StoreError::Internal("read did not run".into()))
+}
+
+/// Status as stored (the protocol's names).
+pub fn status_str(s: ThreadStatus) -> &'static str {
+    s.as_str()
+}
+
+/// Parses a stored status; an unknown value reads as the most restrictive status.
+pub fn parse_status(s: &str) -> ThreadStatus {
+    ThreadStatus::parse(s).unwrap_or(ThreadStatus::Closed)
+}
+
+/// Author as stored (the protocol's names).
+pub fn author_str(a: Author) -> &'static str {
+    a.as_str()
+}
+
+/// Parses a stored author; an unknown value reads as `system`.
+pub fn parse_author(s: &str) -> Author {
+    Author::parse(s).unwrap_or(Author::System)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(custom: bool) -> AgentMessage {
+        AgentMessage {
+            message: Message {
+                id: "m".into(),
+                thread_id: "t".into(),
+                client_id: Some("c".into()),
+                author: Author::Visitor,
+                agent_name: None,
+                text: Some("hi".into()),
+                attachment: None,
+                custom,
+                created_at: 5,
+            },
+            agent_message: custom.then(|| "for agents".into()),
+            custom_data: custom.then(|| serde_json::json!({"order": 1})),
+        }
     }
-    /// [`contextual_data`](Store::contextual_data) without blocking; see [`Store::submit_send`].
-    fn submit_contextual_data(
-        &self,
-        req: ContextRequest,
-        done: Done<(ContextResult, Effects, bool)>,
-    ) {
-        done(self.contextual_data(req))
+
+    /// The agent API's message JSON: the message's fields flat, `custom` always present
+    /// exactly once, the CUSTOM_DATA parts only when set; and it reads back.
+    #[test]
+    fn agent_message_json() {
+        let plain = serde_json::to_value(message(false)).unwrap();
+        assert_eq!(
+            plain,
+            serde_json::json!({"id": "m", "thread_id": "t", "client_id": "c", "author": "visitor",
+                "text": "hi", "custom": false, "created_at": 5})
+        );
+        let custom = serde_json::to_string(&message(true)).unwrap();
+        assert_eq!(custom.matches("\"custom\"").count(), 1, "{custom}");
+        let v: Json = serde_json::from_str(&custom).unwrap();
+        assert_eq!(v["custom"], true);
+        assert_eq!(v["agent_message"], "for agents");
+        assert_eq!(v["custom_data"], serde_json::json!({"order": 1}));
+        for m in [message(false), message(true)] {
+            let back: AgentMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+            assert_eq!(back, m);
+        }
     }
-    /// Stores an agent reply in an open thread.
-    fn agent_reply(
-        &self,
-        thread_id: &str,
-        agent_name: &str,
-        text: &str,
-        now: u64,
-    ) -> StoreResult<(AgentMessage, Effects)>;
-    /// Sets a thread's status.
-    fn set_status(&self, thread_id: &str, status: ThreadStatus, now: u64) -> StoreResult<Effects>;
-    /// Closes the widget's open threads inactive since before `cutoff`.
-    fn close_inactive(&self, widget_id: &str, cutoff: u64, now: u64) -> StoreResult<Effects>;
-    /// Stores an availability event for each principal.
-    fn availability(
-        &self,
-        principal_ids: &[String],
-        online: bool,
-        now: u64,
-    ) -> StoreResult<Effects>;
-    /// Forgets expired jtis and long-expired sessions.
-    fn purge(&self, now: u64, session_idle_ms: u64) -> StoreResult<()>;
-    /// Conversations, newest activity first.
-    fn list_conversations(
-        &self,
-        widget_id: Option<&str>,
-        status: Option<ThreadStatus>,
-        limit: usize,
-    ) -> StoreResult<Vec<ConversationSummary>>;
-    /// One conversation.
-    fn conversation(&self, thread_id: &str) -> StoreResult<Option<ConversationSummary>>;
-    /// All messages of a thread (agent view), `None` when unknown.
-    fn conversation_messages(&self, thread_id: &str) -> StoreResult<Option<Vec<AgentMessage>>>;
-    /// Merged metadata of a thread, `None` when unknown.
-    fn conversation_metadata(
-        &self,
-        thread_id: &str,
-    ) -> StoreResult<Option<BTreeMap<String, MetaEntry>>>;
-    /// An attachment record.
-    fn attachment(&self, id: &str) -> StoreResult<Option<AttachmentRecord>>;
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::AgentToken;
-use crate::http::{error, json_response};
+use super::http::{error, json_response};
 use crate::store::StoreError;
 use crate::util::{ct_eq, now_ms};
 use crate::App;
@@ -145,7 +145,7 @@ pub async fn list(
     let limit = q.limit.unwrap_or(200).clamp(1, 1000);
     match app
         .blocking(move |app| {
-            app.store
+            app.service
                 .list_conversations(widget.as_deref(), status, limit)
         })
         .await
@@ -167,7 +167,7 @@ pub async fn get_one(
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
-    match app.blocking(move |app| app.store.conversation(&id)).await {
+    match app.blocking(move |app| app.service.conversation(&id)).await {
         Ok(Some(c)) => cors(json_response(StatusCode::OK, &json!({ "conversation": c }))),
         Ok(None) => store_failure(StoreError::UnknownThread),
         Err(e) => store_failure(e),
@@ -185,7 +185,7 @@ pub async fn messages(
     }
     let tid = id.clone();
     match app
-        .blocking(move |app| app.store.conversation_messages(&tid))
+        .blocking(move |app| app.service.conversation_messages(&tid))
         .await
     {
         Ok(Some(m)) => cors(json_response(
@@ -228,7 +228,7 @@ pub async fn reply(
         ));
     }
     match app
-        .blocking(move |app| app.commit(|s| s.agent_reply(&id, &agent, &b.text, now_ms())))
+        .blocking(move |app| app.service.agent_reply(&id, &agent, &b.text, now_ms()))
         .await
     {
         Ok(m) => cors(json_response(StatusCode::CREATED, &json!({ "message": m }))),
@@ -266,8 +266,7 @@ pub async fn set_status(
     };
     let result = app
         .blocking(move |app| {
-            app.commit(|s| Ok(((), s.set_status(&id, status, now_ms())?)))?;
-            app.store.conversation(&id)
+            app.service.set_status(&id, status, now_ms())
         })
         .await;
     match result {
@@ -288,7 +287,7 @@ pub async fn metadata(
     }
     let tid = id.clone();
     match app
-        .blocking(move |app| app.store.conversation_metadata(&tid))
+        .blocking(move |app| app.service.conversation_metadata(&tid))
         .await
     {
         Ok(Some(m)) => cors(json_response(

@@ -20,7 +20,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::Response;
 
-use crate::http::error;
+use super::http::error;
 use crate::App;
 
 /// Fallback route: static files (GET/HEAD), JSON 404 otherwise.

@@ -15,10 +15,12 @@ use livechat_protocol::{
 use serde::Deserialize;
 use tokio::sync::mpsc;
 
+use super::http;
 use crate::hub::Outbound;
-use crate::store::{AuthRequest, ContextRequest, Principal, SendOutcome, SendRequest, StoreError};
+use crate::service::{AuthRequest, CatchUp, SendOutcome, Service};
+use crate::store::{Principal, StoreError};
 use crate::util::{now_ms, random_id, sha256_hex};
-use crate::{http, jwt, validate, App};
+use crate::{jwt, validate, App};
 
 /// Upgrade handler. An `Origin` that no widget allows is refused here; the widget-specific
 /// check happens at `hello`. Requests without `Origin` (non-browser clients) are accepted.
@@ -349,7 +351,7 @@ impl Conn {
 
     /// True when the customer's JWT has expired: sends wait for a fresh `auth`.
     fn reauth_due(&self) -> bool {
-        self.auth_expires.is_some_and(|t| t <= now_ms())
+        Service::reauth_due(self.auth_expires, now_ms())
     }
 
     /// Tells the widget (connection-level error) that the customer must `auth` again.
@@ -437,59 +439,33 @@ impl Conn {
             .app
             .blocking(move |app| {
                 let w = &app.config.widgets[widx];
-                let now = now_ms();
-                let idle_ms = app.config.limits.session_idle_timeout_secs.saturating_mul(1000);
-                let mut found = None;
-                if let Some(token) = session.filter(|s| !s.is_empty() && s.len() <= 256) {
-                    let hash = sha256_hex(token.as_bytes());
-                    if let Some(p) = app.store.resolve_session(&hash, &w.id, now, idle_ms)? {
-                        found = Some((p, token, hash));
-                    }
-                }
-                let (principal, token, hash, fresh) = match found {
-                    Some((p, t, h)) => (p, t, h, false),
-                    None => {
-                        let token = random_id();
-                        let hash = sha256_hex(token.as_bytes());
-                        (app.store.create_visitor(&w.id, &hash, now)?, token, hash, true)
-                    }
-                };
+                let opened = app.service.open_session(w, session, now_ms())?;
                 // Register first, then read: nothing committed later can be missed; events both
                 // read here and delivered live are dropped by sequence number.
-                app.hub.register(conn, &principal.id, &w.id, tx);
-                let replay = (|| -> crate::store::StoreResult<Result<crate::store::Snapshot, Vec<(Seq, Event)>>> {
-                    let head = app.store.head(&principal.id)?;
-                    let resumed = !fresh && last_seq <= head && (last_seq > 0 || head == 0);
-                    if resumed {
-                        Ok(Err(app.store.events_after(&principal.id, last_seq)?))
-                    } else {
-                        Ok(Ok(app.store.snapshot(&principal.id, app.config.limits.sync_messages_per_thread)?))
-                    }
-                })();
-                if replay.is_err() {
-                    app.hub.unregister(conn, &principal.id);
+                app.hub.register(conn, &opened.principal.id, &w.id, tx);
+                let caught = app.service.catch_up(&opened.principal.id, last_seq, opened.fresh);
+                if caught.is_err() {
+                    app.hub.unregister(conn, &opened.principal.id);
                 }
-                let auth_expires = match &principal.customer {
-                    Some(_) => app.store.session_auth_expiry(&hash)?,
-                    None => None,
-                };
-                Ok((principal, token, hash, replay?, auth_expires))
+                Ok((opened, caught?))
             })
             .await;
-        let (principal, token, hash, replay, auth_expires) = match result {
+        let (opened, replay) = match result {
             Ok(r) => r,
             Err(e) => {
                 send_frame(socket, &store_error("", e)).await;
                 return Flow::Close(1011, "internal error");
             }
         };
+        let (principal, token, hash, auth_expires) =
+            (opened.principal, opened.token, opened.token_hash, opened.auth_expires);
         self.widget = Some(widx);
         let online = self.app.online(&self.app.config.widgets[widx]);
         let welcome = ServerFrame::Welcome {
             protocol: PROTOCOL_VERSION,
             session: token,
             customer: principal.customer.clone(),
-            resumed: replay.is_err(),
+            resumed: matches!(replay, CatchUp::Resume(_)),
             online,
         };
         self.principal = Some(principal);
@@ -502,7 +478,7 @@ impl Conn {
         }
         self.last_seq = last_seq;
         match replay {
-            Err(events) => {
+            CatchUp::Resume(events) => {
                 for (seq, mut event) in events {
                     self.last_seq = seq;
                     // Availability is state: replay it with today's value.
@@ -519,7 +495,7 @@ impl Conn {
                     return Flow::Close(1011, "send failed");
                 }
             }
-            Ok(snap) => {
+            CatchUp::Sync(snap) => {
                 self.last_seq = snap.last_seq;
                 let f = ServerFrame::Sync {
                     last_seq: snap.last_seq,
@@ -564,31 +540,13 @@ impl Conn {
         let result = self
             .store_send(req.clone(), principal_id, widx, thread_id, new_thread, body)
             .await;
-        let (frame, stored) = match result {
-            Ok(Ok(SendOutcome::Stored { message, .. })) => {
-                let t = message.thread_id.clone();
-                (ServerFrame::Ack { req, message }, Some(t))
+        let frame = match result {
+            Ok(Ok(SendOutcome::Stored { message, .. } | SendOutcome::Duplicate { message })) => {
+                ServerFrame::Ack { req, message }
             }
-            Ok(Ok(SendOutcome::Duplicate { message })) => (ServerFrame::Ack { req, message }, None),
-            Ok(Err(rej)) => (error_frame(Some(req), rej.code, rej.message), None),
-            Err(e) => (store_error(&req, e), None),
+            Ok(Err(rej)) => error_frame(Some(req), rej.code, rej.message),
+            Err(e) => store_error(&req, e),
         };
-        if let (Some(thread_id), Some(auto)) = (stored, self.app.config.auto_reply.clone()) {
-            let app = self.app.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_millis(auto.delay_ms)).await;
-                if app.hub.agent_count() > 0 {
-                    return;
-                }
-                let _ = app
-                    .blocking(move |app| {
-                        app.commit(|s| {
-                            s.agent_reply(&thread_id, &auto.agent_name, &auto.text, now_ms())
-                        })
-                    })
-                    .await;
-            });
-        }
         self.reply(socket, &frame).await
     }
 
@@ -605,7 +563,8 @@ impl Conn {
     ) -> Result<Result<SendOutcome, validate::Reject>, StoreError> {
         let has_attachment = matches!(&body, OutgoingBody::Basic { attachment: Some(_), .. });
         let prepare = move |app: &App| {
-            prepare_send(app, req, principal_id, widx, thread_id, new_thread, body)
+            let w = &app.config.widgets[widx];
+            app.service.prepare_send(w, principal_id, req, thread_id, new_thread, body, &app.attachments_dir(), now_ms())
         };
         let sreq = if has_attachment {
             match self.app.blocking(move |app| Ok(prepare(app))).await? {
@@ -619,7 +578,7 @@ impl Conn {
             }
         };
         let file = sreq.content.attachment.as_ref().and_then(|a| a.file.clone());
-        let outcome = self.app.submitted(|s, done| s.submit_send(sreq, done)).await;
+        let outcome = self.app.service.send(sreq).await;
         if let (Some(f), false) = (file, matches!(outcome, Ok(SendOutcome::Stored { .. }))) {
             // Not stored (duplicate or error): the decoded file is an orphan.
             let path = self.app.attachments_dir().join(f);
@@ -641,31 +600,17 @@ impl Conn {
         if let Some(f) = self.reauth_refusal(&req) {
             return self.reply(socket, &f).await;
         }
-        if let Err(rej) = validate::check_metadata(&metadata, &self.app.config.limits) {
-            return self
-                .reply(socket, &error_frame(Some(req), rej.code, rej.message))
-                .await;
-        }
         let w = self.widget();
-        let creq = ContextRequest {
-            widget_id: w.id.clone(),
-            multi_thread: w.multi_thread,
-            principal_id: self
-                .principal
-                .as_ref()
-                .map(|p| p.id.clone())
-                .unwrap_or_default(),
-            req: req.clone(),
-            body_hash: sha256_hex(&serde_json::to_vec(&(&metadata, strategy)).unwrap_or_default()),
-            metadata,
-            strategy,
-            now: now_ms(),
+        let principal_id = self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+        let creq = match self.app.service.prepare_context(w, principal_id, req.clone(), metadata, strategy, now_ms()) {
+            Ok(c) => c,
+            Err(rej) => {
+                return self
+                    .reply(socket, &error_frame(Some(req), rej.code, rej.message))
+                    .await
+            }
         };
-        let result = self
-            .app
-            .submitted(|s, done| s.submit_contextual_data(creq, done))
-            .await
-            .map(|(res, _fx, _dup)| res);
+        let result = self.app.service.contextual_data(creq).await.map(|(res, _dup)| res);
         let frame = match result {
             Ok(r) => ServerFrame::ContextAck {
                 req,
@@ -723,11 +668,9 @@ impl Conn {
         let result = self
             .app
             .blocking(move |app| {
-                let (p, _) = app.store.authenticate(areq)?;
+                let p = app.service.authenticate(areq)?;
                 let moved = app.hub.move_conn(conn, &from.id, &p.id, &p.widget_id);
-                let snap = app
-                    .store
-                    .snapshot(&p.id, app.config.limits.sync_messages_per_thread)?;
+                let snap = app.service.snapshot(&p.id)?;
                 Ok((p, snap, moved))
             })
             .await;
@@ -796,7 +739,7 @@ impl Conn {
         };
         let result = self
             .app
-            .blocking(move |app| app.store.end_session(&hash))
+            .blocking(move |app| app.service.end_session(&hash))
             .await;
         match result {
             Ok(()) => {
@@ -806,32 +749,4 @@ impl Conn {
             Err(e) => self.reply(socket, &store_error(&req, e)).await,
         }
     }
-}
-
-/// Builds the stored form of a `send`: the idempotency hash over what the visitor sent,
-/// validated content (an inline attachment is decoded and written here).
-fn prepare_send(
-    app: &App,
-    req: String,
-    principal_id: String,
-    widx: usize,
-    thread_id: Option<String>,
-    new_thread: bool,
-    body: OutgoingBody,
-) -> Result<SendRequest, validate::Reject> {
-    let w = &app.config.widgets[widx];
-    let new_thread = new_thread && thread_id.is_none() && w.multi_thread;
-    let body_hash =
-        sha256_hex(&serde_json::to_vec(&(&thread_id, new_thread, &body)).unwrap_or_default());
-    let content = validate::prepare_body(body, w, &app.config.limits, &app.attachments_dir())?;
-    Ok(SendRequest {
-        widget_id: w.id.clone(),
-        principal_id,
-        req,
-        body_hash,
-        thread_id,
-        new_thread,
-        content,
-        now: now_ms(),
-    })
 }

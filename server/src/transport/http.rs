@@ -158,7 +158,7 @@ pub async fn attachment(State(app): State<Arc<App>>, Path(id): Path<String>) -> 
         return error(StatusCode::NOT_FOUND, "not_found", "unknown attachment");
     }
     let lookup = id.clone();
-    let rec = match app.blocking(move |app| app.store.attachment(&lookup)).await {
+    let rec = match app.blocking(move |app| app.service.attachment(&lookup)).await {
         Ok(Some(r)) => r,
         Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", "unknown attachment"),
         Err(_) => {
