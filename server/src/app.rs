@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::config::{AutoReply, Config, WidgetSettings};
 use crate::hub::Hub;
 use crate::service::Service;
+use crate::store::postgres::PostgresStore;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{AgentEvent, Effects, Store, StoreError, StoreResult};
 use crate::util;
@@ -81,13 +82,36 @@ impl App {
     }
 }
 
+/// Which database.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub enum StoreSpec {
+    /// Embedded SQLite in the data directory (`livechat.sqlite3`).
+    #[default]
+    Sqlite,
+    /// PostgreSQL at this URL (`postgres://user@host:port/db`), shared by several nodes.
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StoreSpec {
+    /// The URL may hold a password: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreSpec::Sqlite => write!(f, "Sqlite"),
+            StoreSpec::Postgres(_) => write!(f, "Postgres(<url>)"),
+        }
+    }
+}
+
 /// How to start a server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Configuration.
     pub config: Config,
-    /// Data directory (SQLite database and attachments).
+    /// Data directory: attachments (`attachments/`), and the SQLite database with
+    /// [`StoreSpec::Sqlite`]. With PostgreSQL every node must share it.
     pub data_dir: PathBuf,
+    /// The database.
+    pub store: StoreSpec,
     /// Address to bind (`127.0.0.1:0` picks a free port).
     pub addr: SocketAddr,
     /// Directory served at `/`.
@@ -138,13 +162,17 @@ impl RunningServer {
 /// Opens the store, binds, and starts serving in the background.
 pub async fn start(opts: ServerOptions) -> Result<RunningServer, String> {
     let dir = opts.data_dir.clone();
-    let store = tokio::task::spawn_blocking(move || -> Result<SqliteStore, String> {
+    let spec = opts.store.clone();
+    let store = tokio::task::spawn_blocking(move || -> Result<Arc<dyn Store>, String> {
         std::fs::create_dir_all(dir.join("attachments")).map_err(|e| format!("data dir: {e}"))?;
-        SqliteStore::open(&dir)
+        Ok(match spec {
+            StoreSpec::Sqlite => Arc::new(SqliteStore::open(&dir)?),
+            StoreSpec::Postgres(url) => Arc::new(PostgresStore::open(&url)?),
+        })
     })
     .await
     .map_err(|e| e.to_string())??;
-    start_with_store(opts, Arc::new(store)).await
+    start_with_store(opts, store).await
 }
 
 /// Starts serving on an opened store.

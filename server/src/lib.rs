@@ -28,7 +28,7 @@ use std::sync::Arc;
 use axum::routing::{get, post};
 use axum::Router;
 
-pub use app::{start, start_with_store, App, RunningServer, ServerOptions};
+pub use app::{start, start_with_store, App, RunningServer, ServerOptions, StoreSpec};
 
 /// Builds the router.
 pub fn router(app: Arc<App>) -> Router {

@@ -1,17 +1,44 @@
-//! `livechat-server --config <file.toml> --data-dir <dir> [--addr 127.0.0.1:8080] [--static-dir <dir>]`
+//! `livechat-server --config <file.toml> (--store sqlite:<dir> | --store postgres://… --data-dir <dir> | --data-dir <dir>) [--addr 127.0.0.1:8080] [--static-dir <dir>]`
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use livechat_server::config::Config;
-use livechat_server::{start, ServerOptions};
+use livechat_server::{start, ServerOptions, StoreSpec};
 
-const USAGE: &str = "usage: livechat-server --config <file.toml> --data-dir <dir> [--addr 127.0.0.1:8080] [--static-dir <dir>]";
+const USAGE: &str = "usage: livechat-server --config <file.toml> (--store sqlite:<dir> | --store postgres://user@host:port/db --data-dir <shared dir> | --data-dir <dir>) [--addr 127.0.0.1:8080] [--static-dir <dir>]";
 
-fn parse_args() -> Result<(PathBuf, PathBuf, SocketAddr, Option<PathBuf>), String> {
+type Args = (PathBuf, PathBuf, StoreSpec, SocketAddr, Option<PathBuf>);
+
+/// `--store sqlite:DIR` = `--data-dir DIR`; `--store postgres://…` keeps the data in
+/// PostgreSQL and attachments in `--data-dir`, a directory every node shares.
+fn store_of(store: Option<String>, data_dir: Option<PathBuf>) -> Result<(PathBuf, StoreSpec), String> {
+    match (store, data_dir) {
+        (None, Some(d)) => Ok((d, StoreSpec::Sqlite)),
+        (None, None) => Err(format!("--store or --data-dir is required\n{USAGE}")),
+        (Some(s), d) => {
+            if let Some(dir) = s.strip_prefix("sqlite:") {
+                let dir = PathBuf::from(dir);
+                match d {
+                    Some(d) if d != dir => Err(format!("--store sqlite:{} and --data-dir {} disagree; give one", dir.display(), d.display())),
+                    _ if dir.as_os_str().is_empty() => Err(format!("--store sqlite: needs a directory\n{USAGE}")),
+                    _ => Ok((dir, StoreSpec::Sqlite)),
+                }
+            } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+                let d = d.ok_or_else(|| format!("--store postgres://… needs --data-dir for attachments (a directory every node shares)\n{USAGE}"))?;
+                Ok((d, StoreSpec::Postgres(s)))
+            } else {
+                Err(format!("--store must be sqlite:<dir> or postgres://…\n{USAGE}"))
+            }
+        }
+    }
+}
+
+fn parse_args() -> Result<Args, String> {
     let mut config = None;
     let mut data_dir = None;
+    let mut store = None;
     let mut addr: SocketAddr = "127.0.0.1:8080".parse().expect("valid default address");
     let mut static_dir = None;
     let mut args = std::env::args().skip(1);
@@ -29,6 +56,7 @@ fn parse_args() -> Result<(PathBuf, PathBuf, SocketAddr, Option<PathBuf>), Strin
         match flag.as_str() {
             "--config" => config = Some(PathBuf::from(value("--config")?)),
             "--data-dir" => data_dir = Some(PathBuf::from(value("--data-dir")?)),
+            "--store" => store = Some(value("--store")?),
             "--addr" => {
                 addr = value("--addr")?
                     .parse()
@@ -43,8 +71,8 @@ fn parse_args() -> Result<(PathBuf, PathBuf, SocketAddr, Option<PathBuf>), Strin
         }
     }
     let config = config.ok_or_else(|| format!("--config is required\n{USAGE}"))?;
-    let data_dir = data_dir.ok_or_else(|| format!("--data-dir is required\n{USAGE}"))?;
-    Ok((config, data_dir, addr, static_dir))
+    let (data_dir, store) = store_of(store, data_dir)?;
+    Ok((config, data_dir, store, addr, static_dir))
 }
 
 /// Resolves on SIGINT or SIGTERM. Handlers are installed before this returns the future.
@@ -86,7 +114,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
 
 #[tokio::main]
 async fn main() {
-    let (config_path, data_dir, addr, static_dir) = match parse_args() {
+    let (config_path, data_dir, store, addr, static_dir) = match parse_args() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("{e}");
@@ -110,6 +138,7 @@ async fn main() {
     let server = match start(ServerOptions {
         config,
         data_dir,
+        store,
         addr,
         static_dir,
     })

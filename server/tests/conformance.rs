@@ -1,5 +1,6 @@
 //! One conformance suite for every store backend: each case runs against the in-memory
-//! store, SQLite and PostgreSQL (the `backends!` lines at the bottom). The cases exercise the
+//! store, SQLite and PostgreSQL (the `cases!` lines at the bottom; PostgreSQL: one cluster
+//! for this test binary, a fresh database per test, see `common/pg.rs`). The cases exercise the
 //! service layer's rules (thread routing, idempotency, contextual data, sessions, auth,
 //! inactivity, resume-or-sync) through [`Service`] and the row-level operations of the
 //! [`Tx`](livechat_server::store::Tx) trait directly, so every backend must give the same
@@ -48,6 +49,13 @@ fn sqlite() -> Backend {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = livechat_server::store::sqlite::SqliteStore::open(dir.path()).expect("open");
     Backend::new(Arc::new(store), Box::new(dir))
+}
+
+/// A fresh database in the test binary's PostgreSQL cluster.
+fn postgres() -> Backend {
+    let url = common::pg::shared().fresh_database();
+    let store = livechat_server::store::postgres::PostgresStore::open(&url).expect("open postgres store");
+    Backend::new(Arc::new(store), Box::new(()))
 }
 
 fn run<F: std::future::Future>(f: F) -> F::Output {
@@ -440,3 +448,4 @@ mod cases {
 
 cases!(memory);
 cases!(sqlite);
+cases!(postgres);

@@ -172,14 +172,14 @@ impl Service {
 
     fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn store::Tx) -> StoreResult<(T, Effects)> + Send + 'static,
+        f: impl FnMut(&mut dyn store::Tx) -> StoreResult<(T, Effects)> + Send + 'static,
     ) -> StoreResult<T> {
         store::write(&*self.store, f)
     }
 
     async fn write_async<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut dyn store::Tx) -> StoreResult<(T, Effects)> + Send + 'static,
+        f: impl FnMut(&mut dyn store::Tx) -> StoreResult<(T, Effects)> + Send + 'static,
     ) -> StoreResult<T> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         store::submit(

@@ -64,7 +64,7 @@ impl Store for MemoryStore {
         let _ = self.publisher.set(publisher);
     }
 
-    fn submit(&self, f: WriteFn, done: Done<()>) {
+    fn submit(&self, mut f: WriteFn, done: Done<()>) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut copy = state.clone();
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut copy)))

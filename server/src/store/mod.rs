@@ -15,6 +15,7 @@
 //! (the embedded default) and [`postgres::PostgresStore`] (several nodes on one database).
 
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 pub mod writer;
 
@@ -25,8 +26,10 @@ pub type Publisher = std::sync::Arc<dyn Fn(&Effects) + Send + Sync>;
 /// (or with the error that stopped it). It may run on a storage thread: keep it short.
 pub type Done<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
 
-/// A write: runs inside a transaction, returns what to publish after commit.
-pub type WriteFn = Box<dyn FnOnce(&mut dyn Tx) -> StoreResult<Effects> + Send>;
+/// A write: runs inside a transaction, returns what to publish after commit. It may run
+/// again in a later transaction when a backend retries it (PostgreSQL, after a deadlock
+/// with another node), so it must not consume its inputs.
+pub type WriteFn = Box<dyn FnMut(&mut dyn Tx) -> StoreResult<Effects> + Send>;
 
 use std::collections::BTreeMap;
 
@@ -423,7 +426,7 @@ pub trait Store: Send + Sync + 'static {
 /// Runs a write and hands its value to `done` after commit.
 pub fn submit<T: Send + 'static>(
     store: &dyn Store,
-    f: impl FnOnce(&mut dyn Tx) -> StoreResult<(T, Effects)> + Send + 'static,
+    mut f: impl FnMut(&mut dyn Tx) -> StoreResult<(T, Effects)> + Send + 'static,
     done: Done<T>,
 ) {
     let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
@@ -448,7 +451,7 @@ pub fn submit<T: Send + 'static>(
 /// Runs a write and blocks until it is durable.
 pub fn write<T: Send + 'static>(
     store: &dyn Store,
-    f: impl FnOnce(&mut dyn Tx) -> StoreResult<(T, Effects)> + Send + 'static,
+    f: impl FnMut(&mut dyn Tx) -> StoreResult<(T, Effects)> + Send + 'static,
 ) -> StoreResult<T> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     submit(store, f, Box::new(move |r| {

@@ -12,45 +12,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use super::writer::{self, Job};
 use super::*;
 
-const MIGRATIONS: &[&str] = &[r#"
-CREATE TABLE principals(
-  id TEXT PRIMARY KEY, widget_id TEXT NOT NULL, kind TEXT NOT NULL,
-  subject TEXT, subject_type TEXT, head_seq INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL);
-CREATE UNIQUE INDEX principals_customer ON principals(widget_id, subject_type, subject) WHERE kind = 'customer';
-CREATE TABLE sessions(
-  token_hash TEXT PRIMARY KEY, principal_id TEXT NOT NULL, widget_id TEXT NOT NULL,
-  created_at INTEGER NOT NULL, last_used_at INTEGER NOT NULL, ended INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE events(
-  principal_id TEXT NOT NULL, seq INTEGER NOT NULL, body TEXT NOT NULL, created_at INTEGER NOT NULL,
-  PRIMARY KEY(principal_id, seq)) WITHOUT ROWID;
-CREATE TABLE threads(
-  id TEXT PRIMARY KEY, widget_id TEXT NOT NULL, principal_id TEXT NOT NULL, status TEXT NOT NULL,
-  created_at INTEGER NOT NULL, last_activity_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-CREATE INDEX threads_principal ON threads(principal_id, status);
-CREATE INDEX threads_widget_status ON threads(widget_id, status, last_activity_at);
-CREATE INDEX threads_updated ON threads(updated_at);
-CREATE TABLE messages(
-  n INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, thread_id TEXT NOT NULL,
-  client_id TEXT, author TEXT NOT NULL, agent_name TEXT, text TEXT, agent_message TEXT,
-  custom INTEGER NOT NULL DEFAULT 0, custom_data TEXT, attachment_id TEXT, created_at INTEGER NOT NULL);
-CREATE INDEX messages_thread ON messages(thread_id, n);
-CREATE TABLE attachments(
-  id TEXT PRIMARY KEY, file_name TEXT NOT NULL, content_type TEXT NOT NULL, size INTEGER NOT NULL,
-  file TEXT, external_url TEXT, created_at INTEGER NOT NULL);
-CREATE TABLE requests(
-  principal_id TEXT NOT NULL, req TEXT NOT NULL, kind TEXT NOT NULL, body_hash TEXT NOT NULL,
-  response TEXT NOT NULL, created_at INTEGER NOT NULL, PRIMARY KEY(principal_id, req)) WITHOUT ROWID;
-CREATE TABLE thread_metadata(
-  thread_id TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at INTEGER NOT NULL,
-  PRIMARY KEY(thread_id, key)) WITHOUT ROWID;
-CREATE TABLE pending_metadata(
-  principal_id TEXT NOT NULL, sticky INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
-  updated_at INTEGER NOT NULL, PRIMARY KEY(principal_id, sticky, key)) WITHOUT ROWID;
-CREATE TABLE used_jtis(
-  widget_id TEXT NOT NULL, jti TEXT NOT NULL, exp INTEGER NOT NULL, PRIMARY KEY(widget_id, jti)) WITHOUT ROWID;
-"#,
-// 2: an authenticated session lasts as long as the JWT that created it (NULL: no limit).
-"ALTER TABLE sessions ADD COLUMN auth_expires_at INTEGER;"];
+mod embedded {
+    refinery::embed_migrations!("migrations/sqlite");
+}
 
 /// The SQLite store.
 ///
@@ -109,26 +73,39 @@ fn open_conn(path: &Path) -> Result<Connection, String> {
     Ok(c)
 }
 
+/// Runs the migrations of `server/migrations/sqlite/` that are not applied yet (refinery).
+/// A database from before refinery counted its versions in `PRAGMA user_version`: those are
+/// recorded as applied without running them again.
+fn migrate(c: &mut Connection) -> Result<(), String> {
+    let legacy: i64 = c
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    let has_history: bool = c
+        .query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'refinery_schema_history'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| e.to_string())?;
+    if legacy > 0 && !has_history {
+        embedded::migrations::runner()
+            .set_target(refinery::Target::FakeVersion(legacy as i32))
+            .run(c)
+            .map_err(|e| format!("migrations: {e}"))?;
+    }
+    embedded::migrations::runner()
+        .run(c)
+        .map_err(|e| format!("migrations: {e}"))?;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating and migrating) `dir/livechat.sqlite3`.
     pub fn open(dir: &Path) -> Result<SqliteStore, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("data dir {}: {e}", dir.display()))?;
         let path = dir.join("livechat.sqlite3");
         let mut w = open_conn(&path)?;
-        let version: i64 = w
-            .pragma_query_value(None, "user_version", |r| r.get(0))
-            .map_err(|e| e.to_string())?;
-        for (i, m) in MIGRATIONS.iter().enumerate() {
-            let v = i as i64 + 1;
-            if v > version {
-                let tx = w.transaction().map_err(|e| e.to_string())?;
-                tx.execute_batch(m)
-                    .map_err(|e| format!("migration {v}: {e}"))?;
-                tx.pragma_update(None, "user_version", v)
-                    .map_err(|e| e.to_string())?;
-                tx.commit().map_err(|e| e.to_string())?;
-            }
-        }
+        migrate(&mut w)?;
         let r = open_conn(&path)?;
         let publisher = Arc::new(OnceLock::new());
         let (tx, rx) = mpsc::channel();
@@ -191,8 +168,8 @@ impl writer::Conn for Writer {
     fn aborted(&mut self) -> bool {
         self.0.is_autocommit()
     }
-    fn tx(&mut self) -> &mut dyn Tx {
-        &mut self.0
+    fn tx(&mut self) -> Option<&mut dyn Tx> {
+        Some(&mut self.0)
     }
 }
 

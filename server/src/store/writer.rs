@@ -40,19 +40,31 @@ pub trait Conn {
     fn rollback(&mut self);
     /// True when the transaction was aborted as a whole (e.g. SQLite after an I/O error).
     fn aborted(&mut self) -> bool;
-    /// The row-level operations on this connection.
-    fn tx(&mut self) -> &mut dyn Tx;
+    /// True when the last failed job failed on a conflict with another writer (a deadlock,
+    /// say) and may succeed in a later transaction. Single-writer backends: never.
+    fn retryable(&mut self) -> bool {
+        false
+    }
+    /// The row-level operations on this connection (`None`: no connection).
+    fn tx(&mut self) -> Option<&mut dyn Tx>;
 }
 
 /// A queued write and its completion.
 pub struct Job {
     f: WriteFn,
     done: Done<()>,
+    retried: bool,
 }
 
 /// A write queued for the writer.
 pub fn job(f: WriteFn, done: Done<()>) -> Job {
-    Job { f, done }
+    Job { f, done, retried: false }
+}
+
+enum Outcome {
+    Ran(Ran),
+    /// Failed on a conflict with another node's writer: runs again in the next batch.
+    Retry(Job),
 }
 
 /// What a job leaves behind after running in its savepoint.
@@ -71,21 +83,28 @@ pub fn reject(job: Job, e: StoreError) {
 
 /// The writer thread's loop: runs until every sender is dropped and the queue is empty.
 pub fn run<C: Conn>(mut conn: C, jobs: Receiver<Job>, publisher: Arc<OnceLock<Publisher>>) {
-    while let Ok(first) = jobs.recv() {
-        let mut batch = Vec::with_capacity(16);
-        batch.push(first);
+    let mut retry: Vec<Job> = Vec::new();
+    loop {
+        let mut batch = std::mem::take(&mut retry);
+        if batch.is_empty() {
+            match jobs.recv() {
+                Ok(first) => batch.push(first),
+                Err(_) => return,
+            }
+        }
         while batch.len() < MAX_BATCH {
             match jobs.try_recv() {
                 Ok(j) => batch.push(j),
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        commit_batch(&mut conn, batch, &publisher);
+        retry = commit_batch(&mut conn, batch, &publisher);
     }
 }
 
-/// Runs `batch` in one transaction, commits, publishes, answers.
-fn commit_batch<C: Conn>(conn: &mut C, batch: Vec<Job>, publisher: &OnceLock<Publisher>) {
+/// Runs `batch` in one transaction, commits, publishes, answers. Returns the jobs to retry.
+fn commit_batch<C: Conn>(conn: &mut C, batch: Vec<Job>, publisher: &OnceLock<Publisher>) -> Vec<Job> {
+    let mut retry = Vec::new();
     let mut ran: Vec<Ran> = Vec::with_capacity(batch.len());
     let mut open = false;
     for job in batch {
@@ -98,7 +117,13 @@ fn commit_batch<C: Conn>(conn: &mut C, batch: Vec<Job>, publisher: &OnceLock<Pub
             }
             open = true;
         }
-        let r = run_in_savepoint(conn, job);
+        let r = match run_in_savepoint(conn, job) {
+            Outcome::Ran(r) => r,
+            Outcome::Retry(job) => {
+                retry.push(job);
+                continue;
+            }
+        };
         let broken = r.err.is_some() && r.ok;
         ran.push(r);
         if broken || conn.aborted() {
@@ -111,7 +136,7 @@ fn commit_batch<C: Conn>(conn: &mut C, batch: Vec<Job>, publisher: &OnceLock<Pub
         }
     }
     if !open {
-        return;
+        return retry;
     }
     let committed = conn.commit().map_err(|e| {
         eprintln!("commit failed: {e}");
@@ -122,39 +147,46 @@ fn commit_batch<C: Conn>(conn: &mut C, batch: Vec<Job>, publisher: &OnceLock<Pub
         publish(publisher, &ran);
     }
     answer_all(ran, committed);
+    retry
 }
 
 /// Runs one job between `SAVEPOINT` and `RELEASE`, rolling back to the savepoint on error,
 /// so a failed job leaves no trace in the batch. A job whose savepoint cannot be undone
 /// comes back with `ok` and `err` both set: the transaction is broken.
-fn run_in_savepoint<C: Conn>(conn: &mut C, job: Job) -> Ran {
+fn run_in_savepoint<C: Conn>(conn: &mut C, mut job: Job) -> Outcome {
+    let failed = |done, e| {
+        Outcome::Ran(Ran { ok: false, effects: Effects::default(), err: Some(e), done })
+    };
     if let Err(e) = conn.savepoint() {
-        return Ran {
-            ok: false,
-            effects: Effects::default(),
-            err: Some(StoreError::Internal(format!("savepoint failed: {e}"))),
-            done: job.done,
-        };
+        return failed(job.done, StoreError::Internal(format!("savepoint failed: {e}")));
     }
-    let f = job.f;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(conn.tx())))
+    let Some(tx) = conn.tx() else {
+        return failed(job.done, StoreError::Internal("no database connection".into()));
+    };
+    let f = &mut job.f;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx)))
         .unwrap_or_else(|_| Err(StoreError::Internal("panic in store mutation".into())));
     match result {
         Ok(effects) => match conn.release() {
-            Ok(()) => Ran { ok: true, effects, err: None, done: job.done },
+            Ok(()) => Outcome::Ran(Ran { ok: true, effects, err: None, done: job.done }),
             Err(e) => {
                 let undone = conn.rollback_to();
-                Ran {
+                Outcome::Ran(Ran {
                     ok: !undone,
                     effects: Effects::default(),
                     err: Some(StoreError::Internal(format!("release failed: {e}"))),
                     done: job.done,
-                }
+                })
             }
         },
         Err(e) => {
+            let retryable = conn.retryable();
             let undone = conn.rollback_to();
-            Ran { ok: !undone, effects: Effects::default(), err: Some(e), done: job.done }
+            if undone && retryable && !job.retried {
+                job.retried = true;
+                return Outcome::Retry(job);
+            }
+            Outcome::Ran(Ran { ok: !undone, effects: Effects::default(), err: Some(e), done: job.done })
         }
     }
 }

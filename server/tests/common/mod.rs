@@ -82,6 +82,7 @@ async fn start_in(toml: &str, dir: &std::path::Path, addr: SocketAddr) -> Runnin
     start(ServerOptions {
         config,
         data_dir: dir.to_path_buf(),
+        store: livechat_server::StoreSpec::Sqlite,
         addr,
         static_dir: None,
     })
@@ -433,3 +434,4 @@ pub async fn auth(c: &mut Client, widget: &str, sub: &str, req: &str) -> (Value,
     assert_eq!(sync["type"], "sync");
     (ok, sync)
 }
+pub mod pg;
