@@ -157,3 +157,47 @@ fn jti_idempotency_and_sessions_hold_across_nodes() {
     message_id(&submit(&*a, first).recv().unwrap());
     assert_eq!(submit(&*b, send_req(&va.id, "k", "two")).recv().unwrap().err(), Some(StoreError::Conflict));
 }
+
+/// Two server nodes on one database (`--store postgres://…`): a visitor's session made on
+/// node A resumes on node B, which sees A's messages and continues the same sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_share_sessions_and_history() {
+    let url = common::pg::shared().fresh_database();
+    let files = tempfile::tempdir().unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let config = livechat_server::config::Config::from_toml_str(&common::config_toml("")).unwrap();
+        let s = livechat_server::start(livechat_server::ServerOptions {
+            config,
+            data_dir: files.path().to_path_buf(),
+            store: livechat_server::StoreSpec::Postgres(url.clone()),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            static_dir: None,
+        })
+        .await
+        .expect("node starts on postgres");
+        nodes.push(s);
+    }
+    let mut a = common::Client::connect(nodes[0].addr, Some(common::ORIGIN)).await.unwrap();
+    let (welcome, _) = a.hello(common::SINGLE, None, 0).await;
+    let session = welcome["session"].as_str().unwrap().to_string();
+    let ack = a.send_text("r1", "from node a").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    let thread = ack["message"]["thread_id"].as_str().unwrap().to_string();
+    let mut b = common::Client::connect(nodes[1].addr, Some(common::ORIGIN)).await.unwrap();
+    let (welcome_b, sync) = b.hello(common::SINGLE, Some(&session), 0).await;
+    assert_eq!(welcome_b["session"], session.as_str(), "the session made on node a is valid on b");
+    let sync = sync.expect("last_seq 0: a sync");
+    assert_eq!(sync["last_seq"], 2);
+    assert_eq!(sync["threads"][0]["messages"][0]["text"], "from node a");
+    // The same req sent to node b is the same message (idempotency across nodes).
+    let again = b.send_text("r1", "from node a").await;
+    assert_eq!(again["message"]["id"], ack["message"]["id"]);
+    let next = b.send_text("r2", "from node b").await;
+    assert_eq!(next["message"]["thread_id"], thread.as_str(), "same active thread");
+    let ev = b.recv_event().await;
+    assert_eq!(ev["seq"], 3, "node b continues the principal's sequence: {ev}");
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
