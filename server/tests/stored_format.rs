@@ -31,7 +31,7 @@ fn scenario(store: Arc<dyn Store>) -> Vec<(String, String)> {
     let c = s.prepare_context(&w, p.id.clone(), "ctx-1".into(), md, MultiThreadStrategy::AllPlusNew, T0 + 1).unwrap();
     futures::executor::block_on(s.contextual_data(c)).expect("context");
     let dir = std::env::temp_dir();
-    let mut send = |req: &str, text: &str, new_thread: bool, t: u64, names: &mut Vec<(String, String)>| {
+    let send = |req: &str, text: &str, new_thread: bool, t: u64, names: &mut Vec<(String, String)>| {
         let body: OutgoingBody = serde_json::from_value(serde_json::json!({"kind": "BASIC", "text": text})).unwrap();
         let r = s.prepare_send(&w, p.id.clone(), req.into(), None, new_thread, body, &dir, t).unwrap();
         match futures::executor::block_on(s.send(r)).expect("send") {
