@@ -316,6 +316,9 @@ pub mod error_code {
     pub const SESSION_EXPIRED: &str = "session_expired";
     /// Something failed on the server.
     pub const INTERNAL: &str = "internal";
+    /// This server node cannot serve right now (it lost its database, or it is shutting
+    /// down): nothing was stored; reconnect (through the balancer) and send again.
+    pub const UNAVAILABLE: &str = "unavailable";
 }
 
 /// An ordered event in a visitor's stream.

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use crate::cluster::Cluster;
 use crate::config::{AutoReply, Config, WidgetSettings};
 use crate::hub::Hub;
 use crate::service::Service;
@@ -32,6 +33,8 @@ pub struct App {
     pub static_dir: Option<PathBuf>,
     /// Flips to true on shutdown.
     pub shutdown: watch::Receiver<bool>,
+    /// Cluster membership (several nodes on one PostgreSQL), `None` when embedded.
+    pub cluster: Option<Arc<Cluster>>,
     next_conn: AtomicU64,
 }
 
@@ -51,7 +54,21 @@ impl App {
 
     /// Whether agents count as online for `w` (spec 004).
     pub fn online(&self, w: &WidgetSettings) -> bool {
-        Service::online(w, self.hub.agent_count())
+        Service::online(w, self.agents_connected())
+    }
+
+    /// Agent streams open (on any node of a cluster; a cluster answers 0 or 1).
+    pub fn agents_connected(&self) -> usize {
+        match &self.cluster {
+            Some(c) => usize::from(c.agents_online()),
+            None => self.hub.agent_count(),
+        }
+    }
+
+    /// False while this node cannot reach its cluster's database, or is shutting down:
+    /// it then refuses new sockets and sends (`/healthz` says 503).
+    pub fn ready(&self) -> bool {
+        !*self.shutdown.borrow() && self.cluster.as_ref().is_none_or(|c| c.ready())
     }
 
     /// A fresh connection id.
@@ -68,6 +85,11 @@ impl App {
     pub fn agent_presence(&self, up: bool) {
         let _g: MutexGuard<'_, ()> = self.presence_lock.lock().unwrap_or_else(|p| p.into_inner());
         let before = self.hub.agent_delta(up);
+        if let Some(c) = &self.cluster {
+            // The cluster decides when the cluster-wide answer flips (presence hook below).
+            c.agent_delta(up);
+            return;
+        }
         let changed = if up { before == 0 } else { before == 1 };
         if !changed {
             return;
@@ -116,6 +138,9 @@ pub struct ServerOptions {
     pub addr: SocketAddr,
     /// Directory served at `/`.
     pub static_dir: Option<PathBuf>,
+    /// Join a cluster: the `postgres://` URL of the database the nodes share (its
+    /// `LISTEN/NOTIFY` carries events across nodes, `server/src/cluster/`).
+    pub cluster: Option<String>,
 }
 
 /// A started server.
@@ -187,8 +212,18 @@ pub async fn start_with_store(opts: ServerOptions, store: Arc<dyn Store>) -> Res
         .clone()
         .map(|a| AutoReplier::new(a, tokio::runtime::Handle::current()));
     let replier = auto_reply.clone();
+    let cluster = opts.cluster.as_deref().map(|url| {
+        let source = Arc::new(Service::new(store.clone(), config.clone()));
+        let c = Cluster::start(url, source, hub.clone(), shutdown_rx.clone());
+        c.install();
+        c
+    });
+    let publisher_cluster = cluster.clone();
     store.set_publisher(Arc::new(move |fx: &Effects| {
-        publisher_hub.publish(fx);
+        match &publisher_cluster {
+            Some(c) => c.publish(fx),
+            None => publisher_hub.publish(fx),
+        }
         if let Some(r) = &replier {
             r.on_published(fx);
         }
@@ -201,8 +236,23 @@ pub async fn start_with_store(opts: ServerOptions, store: Arc<dyn Store>) -> Res
         data_dir: opts.data_dir,
         static_dir: opts.static_dir,
         shutdown: shutdown_rx.clone(),
+        cluster,
         next_conn: AtomicU64::new(1),
     });
+    if let Some(c) = &app.cluster {
+        // Cluster-wide presence flipped: availability events for this node's visitors.
+        let weak = Arc::downgrade(&app);
+        c.set_on_presence(Arc::new(move |online| {
+            let Some(app) = weak.upgrade() else { return };
+            let hub = &app.hub;
+            if let Err(e) = app
+                .service
+                .availability_changed(|w| hub.connected_principals(w), online, util::now_ms())
+            {
+                eprintln!("availability: {e}");
+            }
+        }));
+    }
     if let Some(r) = &auto_reply {
         r.attach(&app);
     }
@@ -248,6 +298,9 @@ async fn sweeper(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
             _ = tick.tick() => {}
             _ = shutdown.changed() => return,
         }
+        if app.cluster.as_ref().is_some_and(|c| !c.is_leader()) {
+            continue; // once per cluster: the node holding the leader lock sweeps
+        }
         rounds += 1;
         let purge = rounds % 100 == 1;
         let r = app
@@ -291,7 +344,7 @@ impl AutoReplier {
             let (cfg, thread_id) = (self.cfg.clone(), thread_id.clone());
             self.rt.spawn(async move {
                 tokio::time::sleep(Duration::from_millis(cfg.delay_ms)).await;
-                if app.hub.agent_count() > 0 {
+                if app.agents_connected() > 0 {
                     return;
                 }
                 let _ = app

@@ -141,6 +141,7 @@ async fn main() {
         store,
         addr,
         static_dir,
+        cluster: None,
     })
     .await
     {

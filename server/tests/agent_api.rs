@@ -319,6 +319,7 @@ async fn demo_jwt_mint_and_health_and_static_files() {
         store: livechat_server::StoreSpec::Sqlite,
         addr: "127.0.0.1:0".parse().unwrap(),
         static_dir: Some(www.path().to_path_buf()),
+        cluster: None,
     })
     .await
     .unwrap();

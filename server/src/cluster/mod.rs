@@ -54,7 +54,7 @@ use tokio::sync::{mpsc, watch};
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::hub::Hub;
-use crate::store::{AgentEvent, Effects, Store, VisitorEvent};
+use crate::store::{AgentEvent, Effects, VisitorEvent};
 
 mod source;
 pub use source::{Source, StoreSource};
@@ -145,10 +145,9 @@ impl Cluster {
         cluster
     }
 
-    /// Routes `store`'s publisher and the hub's register hook through this cluster.
-    pub fn install(self: &Arc<Self>, store: &dyn Store) {
-        let c = self.clone();
-        store.set_publisher(Arc::new(move |fx: &Effects| c.publish(fx)));
+    /// Routes the hub's register hook through this cluster (the caller routes the store's
+    /// publisher to [`Cluster::publish`]).
+    pub fn install(self: &Arc<Self>) {
         let c = self.clone();
         self.hub.set_register_hook(Arc::new(move |principal: &str| c.on_register(principal)));
     }

@@ -329,11 +329,18 @@ pub async fn events(
         .await;
         let hello = json!({"type": "ready", "agent": agent}).to_string();
         let mut shutdown = app.shutdown.clone();
+        // A cluster node closes its agent streams after its database connection came back
+        // (events of other nodes may have been missed; the console reloads on reconnect).
+        let mut resets = app.cluster.as_ref().map(|c| c.agent_resets());
         if socket.send(WsMessage::Text(hello.into())).await.is_ok() {
             loop {
                 tokio::select! {
                     _ = shutdown.changed() => {
-                        let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1001, reason: Utf8Bytes::from_static("server shutting down") }))).await;
+                        let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1012, reason: Utf8Bytes::from_static("server restarting; reconnect") }))).await;
+                        break;
+                    }
+                    Ok(()) = async { match resets.as_mut() { Some(r) => r.changed().await, None => std::future::pending().await } } => {
+                        let _ = socket.send(WsMessage::Close(Some(CloseFrame { code: 1012, reason: Utf8Bytes::from_static("reconnect and reload") }))).await;
                         break;
                     }
                     ev = rx.recv() => match ev {

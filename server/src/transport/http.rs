@@ -47,9 +47,25 @@ fn allow_origin(r: &mut Response, origin: &str) {
         .insert(header::VARY, HeaderValue::from_static("Origin"));
 }
 
-/// `GET /healthz`.
-pub async fn healthz() -> Response {
-    json_response(StatusCode::OK, &json!({"ok": true}))
+/// `GET /healthz`: 200 while this node serves, 503 while it is draining or (in a cluster)
+/// cannot reach its database — what the balancer checks (docs/deploy.md).
+pub async fn healthz(State(app): State<Arc<App>>) -> Response {
+    let draining = *app.shutdown.borrow();
+    let db = app.cluster.as_ref().is_none_or(|c| c.ready());
+    let ok = db && !draining;
+    let mut body = json!({
+        "ok": ok,
+        "db": db,
+        "draining": draining,
+        "sockets": app.hub.socket_count(),
+        "agents": app.hub.agent_count(),
+    });
+    if let Some(c) = &app.cluster {
+        body["node"] = json!(c.node_id);
+        body["leader"] = json!(c.is_leader());
+    }
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    json_response(status, &body)
 }
 
 /// `GET /v1/widgets/{id}/config`.

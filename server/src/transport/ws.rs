@@ -42,6 +42,14 @@ pub async fn ws_handler(
             );
         }
     }
+    if !app.ready() {
+        // Draining, or this node lost its database: the balancer tries another node.
+        return http::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            error_code::UNAVAILABLE,
+            "this node is not serving right now; try again (another node will take you)",
+        );
+    }
     let l = &app.config.limits;
     ws.read_buffer_size(l.ws_read_buffer_bytes)
         .write_buffer_size(l.ws_write_buffer_bytes)
@@ -211,7 +219,8 @@ impl Conn {
         loop {
             tokio::select! {
                 _ = shutdown.changed() => {
-                    close(&mut socket, 1001, "server shutting down").await;
+                    // 1012 (service restart): reconnect now, another node takes over.
+                    close(&mut socket, 1012, "server restarting; reconnect").await;
                     break;
                 }
                 out = recv_opt(&mut self.rx) => match out {
@@ -325,6 +334,17 @@ impl Conn {
                 self.reply(socket, &f).await
             }
             ClientFrame::Ping { nonce } => self.reply(socket, &ServerFrame::Pong { nonce }).await,
+            ClientFrame::Send { .. } | ClientFrame::ContextualData { .. } if !self.app.ready() => {
+                // Never ack what is not committed: tell the widget, close, and let it send
+                // its outbox again through the balancer (to a node that can commit).
+                let f = error_frame(
+                    None,
+                    error_code::UNAVAILABLE,
+                    "this node lost its database; reconnect (nothing was stored, send again)",
+                );
+                let _ = send_frame(socket, &f).await;
+                Flow::Close(1012, "database unavailable; reconnect")
+            }
             ClientFrame::Send {
                 req,
                 thread_id,

@@ -85,6 +85,7 @@ async fn start_in(toml: &str, dir: &std::path::Path, addr: SocketAddr) -> Runnin
         store: livechat_server::StoreSpec::Sqlite,
         addr,
         static_dir: None,
+        cluster: None,
     })
     .await
     .expect("server starts")
