@@ -135,13 +135,19 @@ async fn main() {
         }
     }
     let signal = shutdown_signal();
+    // Nodes on one PostgreSQL are a cluster: events, presence and the sweeper's lock cross
+    // nodes through its LISTEN/NOTIFY (server/src/cluster/, docs/deploy.md).
+    let cluster = match &store {
+        StoreSpec::Postgres(url) => Some(url.clone()),
+        StoreSpec::Sqlite => None,
+    };
     let server = match start(ServerOptions {
         config,
         data_dir,
         store,
         addr,
         static_dir,
-        cluster: None,
+        cluster,
     })
     .await
     {

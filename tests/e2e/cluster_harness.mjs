@@ -239,7 +239,7 @@ export async function spawnNode({ bin, configPath, staticDir, storeArgs, port = 
 
 /**
  * A whole cluster: PostgreSQL, `nodes` server nodes on it, nginx in front.
- * `storeArgs(pg, i, root)` builds each node's storage flags (default `--store <pg url>`).
+ * `storeArgs(pg, i, root)` builds each node's storage and cluster flags.
  * Returns `{ url, pg, lb, nodes: [{ name, url, port, alive, kill(), stop(), start(), health() }], stop() }`.
  */
 export async function startCluster({ nodes: count = 3, storeArgs, config = configToml() } = {}) {
@@ -254,7 +254,9 @@ export async function startCluster({ nodes: count = 3, storeArgs, config = confi
   const configPath = join(root, 'config.toml');
   writeFileSync(configPath, config);
   const pg = await startPostgres();
-  const argsFor = storeArgs || ((p) => ['--store', p.url]);
+  // Every node stores in the shared PostgreSQL (which also carries events across nodes) and
+  // keeps attachments in one shared data dir.
+  const argsFor = storeArgs || ((p, _i, dir) => ['--store', p.url, '--data-dir', join(dir, 'data')]);
 
   const nodes = [];
   for (let i = 0; i < count; i++) {
