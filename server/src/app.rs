@@ -213,7 +213,7 @@ pub async fn start_with_store(opts: ServerOptions, store: Arc<dyn Store>) -> Res
         .map(|a| AutoReplier::new(a, tokio::runtime::Handle::current()));
     let replier = auto_reply.clone();
     let cluster = opts.cluster.as_deref().map(|url| {
-        let source = Arc::new(Service::new(store.clone(), config.clone()));
+        let source = Arc::new(crate::cluster::StoreSource(store.clone()));
         let c = Cluster::start(url, source, hub.clone(), shutdown_rx.clone());
         c.install();
         c
