@@ -173,6 +173,8 @@ async fn two_servers_on_one_database_share_sessions_and_history() {
             store: livechat_server::StoreSpec::Postgres(url.clone()),
             addr: "127.0.0.1:0".parse().unwrap(),
             static_dir: None,
+            // As `--store postgres://…` does: the nodes are a cluster.
+            cluster: Some(url.clone()),
         })
         .await
         .expect("node starts on postgres");
