@@ -246,7 +246,7 @@ test('9. 200 clients dropped at once: first reconnects spread by jitter over [d/
   assert.deepEqual(ready.errors, [], 'every widget loaded');
   const frames = proxies.map((p) => frameOf.get(p.port));
   assert.ok(frames.every(Boolean), 'one iframe per proxy');
-  await Promise.all(frames.map((f) => f.waitForFunction(() => window.liveChat && window.liveChat.loaded === true, null, { timeout: 15_000 })));
+  await Promise.all(frames.map((f) => f.waitForFunction(() => window.liveChat && window.liveChat.loaded === true, null, { timeout: 15_000, polling: 100 })));
   const loadedAfter = Date.now() - started;
 
   // Each client creates its visitor and conversation: one message, acked.
