@@ -1,95 +1,437 @@
-//! Hand-written JSON readers and writers for the widget's own formats: the stored state,
-//! the wire frames, the widget configuration and the results handed to callbacks.
+//! The widget's JSON readers and writers, generated from one declaration per type: the
+//! stored state, the wire frames, the widget configuration and the results handed to
+//! callbacks.
 //!
-//! The serde derives on these types stay (the server and the native tests use them), but
-//! in the wasm they cost most of the binary: every struct instantiated serde's visitors for
-//! serde-wasm-bindgen, and serde's error paths pulled in float formatting. Here instead:
+//! Each type's fields are listed once, below, in the [`declare!`] macro with how each is read
+//! and written; the reader and the writer both come from that list. The serde derives of
+//! these types (in `livechat-protocol` and `core::state`) stay the reference: the server and
+//! the native tests use them, and `tests/wire.rs` checks this layer against them, on fixed
+//! and on random documents. The derives are not used in the wasm: through serde-wasm-bindgen
+//! or serde_json they cost several KB of gzip (`docs/architecture.md` has the figures).
 //!
-//! - **reading** goes over a [`Json`] value (the driver converts the browser's `JSON.parse`
+//! - **Reading** goes over a [`Json`] value (the driver converts the browser's `JSON.parse`
 //!   output into one), with serde's rules: a missing or wrong-typed required field fails,
-//!   a missing `#[serde(default)]` field takes its default, a `null` or missing `Option`
-//!   is `None`, unknown fields are ignored. Any failure is `None`.
-//! - **writing** produces the exact text `JSON.stringify` gave for the value serde-wasm-bindgen
-//!   built before: same field order, same skipped fields, same string escaping, object keys
-//!   that are array indices first in numeric order (as JavaScript orders them), and numbers
-//!   formatted by JavaScript itself in the wasm (so no float formatting code in Rust).
+//!   a missing `default` field takes its default, a `null` or missing `Option` is `None`,
+//!   unknown fields are ignored. Any failure is `None`.
+//! - **Writing** produces the exact text `JSON.stringify` gives for the value serde would
+//!   build: same field order, same skipped fields, same string escaping, object keys that are
+//!   array indices first in numeric order (as JavaScript orders them), and numbers formatted
+//!   by JavaScript itself in the wasm (so no float formatting code in Rust).
 //!
-//! `tests/wire.rs` checks both directions against serde_json and the derives.
+//! Field modes (serde's attribute in brackets):
+//!
+//! | mode | read | write |
+//! |---|---|---|
+//! | `req` | required | always |
+//! | `opt` | missing or `null` = `None` | skipped when `None` (`default, skip_serializing_if = "Option::is_none"`) |
+//! | `null` | missing or `null` = `None` | `null` when `None` (a plain `Option`) |
+//! | `default` / `default(expr)` | missing = `Default` / `expr` | always (`default`) |
+//! | `flag` | missing = `false` | only when `true` (`default, skip_serializing_if = "is_false"`) |
+//!
+//! `as "key"` renames a field (`camelCase` results); `with Codec` reads and writes it in
+//! another form than its type's own (the stored message body, the customer in results).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 use livechat_protocol::{
     Attachment, AttachmentPolicy, Author, ClientFrame, Customer, Event, Json, Message, MultiThreadStrategy,
-    OutgoingAttachment, OutgoingBody, ServerFrame, Theme, Thread, ThreadStatus, WidgetConfig,
+    OutgoingAttachment, OutgoingBody, ServerFrame, Theme, Thread, ThreadStatus, WidgetConfig, DEFAULT_LANGUAGE,
 };
-use serde_json::Map;
 
-use crate::core::effect::Reply;
+use crate::core::effect::{
+    AuthResult, ContextualResult, DraftResult, InitResult, LanguageResult, Reply, ResetResult, SentResult,
+    ThemeResult, UiResult,
+};
 use crate::core::state::{Delivery, OutboxItem, OutboxRequest, StoredState, UiState};
-use crate::core::ApiError;
+use crate::core::{ApiError, ErrorCode};
 
 // ---------------------------------------------------------------------------------------
-// Reading
+// Entry points
 // ---------------------------------------------------------------------------------------
 
-type Obj = Map<String, Json>;
-type Read<T> = fn(&Json) -> Option<T>;
-
-fn string(v: &Json) -> Option<String> {
-    v.as_str().map(String::from)
+/// Reads a value of any declared type; `None` for anything not of its format.
+pub fn read<T>(v: &Json) -> Option<T>
+where
+    Auto: Codec<T>,
+{
+    Auto::read(v)
 }
 
-fn boolean(v: &Json) -> Option<bool> {
-    v.as_bool()
+/// Writes a value of any declared type as JSON text.
+pub fn write<T>(value: &T) -> String
+where
+    Auto: Codec<T>,
+{
+    let mut w = Writer::new();
+    Auto::write(value, &mut w);
+    w.out
 }
 
-fn uint(v: &Json) -> Option<u64> {
-    v.as_u64()
+/// Reads one server frame; `None` for anything that is not a valid frame.
+pub fn server_frame(v: &Json) -> Option<ServerFrame> {
+    read(v)
 }
 
-fn uint32(v: &Json) -> Option<u32> {
-    u32::try_from(v.as_u64()?).ok()
+/// Reads a stored state; `None` for anything not of the stored format.
+pub fn stored_state(v: &Json) -> Option<StoredState> {
+    read(v)
 }
 
-fn list<T>(v: &Json, item: Read<T>) -> Option<Vec<T>> {
-    v.as_array()?.iter().map(item).collect()
+/// Reads a widget configuration (`GET /v1/widgets/{id}/config`, or the cached copy).
+pub fn widget_config(v: &Json) -> Option<WidgetConfig> {
+    read(v)
 }
 
-fn strings(v: &Json) -> Option<Vec<String>> {
-    list(v, string)
+/// The stored state as JSON text (the format pinned by `tests/snapshots/stored_state_v1.json`).
+pub fn write_stored_state(s: &StoredState) -> String {
+    write(s)
+}
+
+/// A client frame as JSON text (tagged by `type`, `None` fields skipped).
+pub fn write_client_frame(frame: &ClientFrame) -> String {
+    write(frame)
+}
+
+/// A callback's result as JSON text (the driver hands `JSON.parse` of it to the page).
+pub fn write_reply(reply: &Reply) -> String {
+    write(reply)
+}
+
+/// An error handed to a callback, as JSON text: `{code, message[, reason]}`.
+pub fn write_error(e: &ApiError) -> String {
+    write(e)
+}
+
+/// A JSON value as text.
+pub fn write_json(v: &Json) -> String {
+    write(v)
+}
+
+// ---------------------------------------------------------------------------------------
+// The declarations
+// ---------------------------------------------------------------------------------------
+
+declare!(record Customer { subject: req, subject_type: req });
+declare!(record Attachment { id: req, file_name: req, content_type: req, size: req, url: req });
+declare!(record Message {
+    id: req, thread_id: req, client_id: opt, author: req, agent_name: opt, text: opt, attachment: opt,
+    custom: flag, created_at: req,
+});
+declare!(record Thread { id: req, status: req, created_at: req, messages: default });
+declare!(record Theme {
+    primary: opt, on_primary: opt, background: opt, text: opt, font: opt, launcher_position: opt,
+});
+declare!(record AttachmentPolicy { max_bytes: req, allowed_types: req });
+declare!(record WidgetConfig {
+    id: req, title: req, color: req, themes: default, languages: default,
+    default_language: default(String::from(DEFAULT_LANGUAGE)), multi_thread: default, attachments: req,
+    offline_message: default, online: default, ws_path: default(String::from("/v1/ws")),
+});
+declare!(record OutgoingAttachment { file_name: req, content: req });
+
+declare!(tagged "kind" OutgoingBody {
+    Basic = "BASIC" { text: opt, attachment: opt },
+    CustomData = "CUSTOM_DATA" { custom_data: req, agent_message: opt, user_message: opt },
+});
+
+declare!(tagged "type" ClientFrame {
+    Hello = "hello" { protocol: req, widget_id: req, session: opt, last_seq: default },
+    Auth = "auth" { req: req, jwt: req },
+    Logout = "logout" { req: req },
+    Send = "send" { req: req, thread_id: opt, new_thread: flag, body: req },
+    ContextualData = "contextual_data" { req: req, metadata: req, strategy: default },
+    Ping = "ping" { nonce: req },
+});
+
+declare!(tagged "kind" Event {
+    Message = "message" { message: req },
+    ThreadOpened = "thread_opened" { thread: req },
+    ThreadStatus = "thread_status" { thread_id: req, status: req },
+    Availability = "availability" { online: req },
+});
+
+declare!(tagged "type" ServerFrame {
+    Welcome = "welcome" { protocol: req, session: req, customer: opt, resumed: req, online: req },
+    Sync = "sync" { last_seq: req, threads: req, pending_metadata: opt },
+    Event = "event" { seq: req, event: req },
+    Ack = "ack" { req: req, message: req },
+    ContextAck = "context_ack" { req: req, thread_ids: req, queued: req },
+    AuthOk = "auth_ok" { req: req, customer: req, session: req },
+    LoggedOut = "logged_out" { req: req },
+    Error = "error" { req: opt, code: req, message: req, retry_after_ms: opt },
+    Pong = "pong" { nonce: req },
+});
+
+// The stored state (`core::state`).
+
+declare!(record StoredState {
+    version: req, widget_id: req, session: null, customer: null, last_seq: default, ui: req, language: null,
+    theme: null, threads: default, active_thread: null, outbox: default, config: null,
+});
+declare!(record UiState { open: req, launcher: req, draft: default, unread: default, thread_list: default, new_thread: default });
+declare!(record OutboxItem { id: req, request: req, status: req, created_at: req });
+declare!(external OutboxRequest {
+    Message = "message" { thread_id: null, new_thread: default, body: req with StoredBody },
+    ContextualData = "contextual_data" { metadata: req, strategy: req },
+});
+
+/// The stored form of a message body: externally tagged, `None` as `null`
+/// (`{"basic": {"text": …, "attachment": null}}`), where the wire tags it by `kind`.
+pub struct StoredBody;
+declare!(external OutgoingBody in StoredBody {
+    Basic = "basic" { text: null, attachment: null },
+    CustomData = "custom_data" { custom_data: req, agent_message: null, user_message: null },
+});
+
+/// `"sending"` or `{"failed": {"code": …, "message": …}}` (serde's externally tagged form).
+impl Codec<Delivery> for Auto {
+    fn read(v: &Json) -> Option<Delivery> {
+        let (tag, payload) = variant(v)?;
+        Some(match tag {
+            "sending" if payload.is_null() => Delivery::Sending,
+            "failed" => {
+                let o = payload.as_object()?;
+                Delivery::Failed { code: req::<Auto, _>(o, "code")?, message: req::<Auto, _>(o, "message")? }
+            }
+            _ => return None,
+        })
+    }
+
+    fn write(v: &Delivery, w: &mut Writer) {
+        match v {
+            Delivery::Sending => w.str("sending"),
+            Delivery::Failed { code, message } => {
+                w.raw("{");
+                w.key("failed");
+                w.raw("{");
+                put::<Auto, _>(w, "code", code);
+                put::<Auto, _>(w, "message", message);
+                w.end();
+                w.end();
+            }
+        }
+    }
+}
+
+// Results handed to callbacks (write only: JavaScript never sends them back).
+
+/// The customer as JavaScript sees it: `{subject, subjectType}` (the wire uses snake_case).
+pub struct CamelCustomer;
+declare!(record Customer in CamelCustomer { subject: req, subject_type as "subjectType": req });
+declare!(record InitResult {
+    widget_id as "widgetId": req, language: req, online: req, customer: null with CamelCustomer,
+});
+declare!(record AuthResult { customer: req with CamelCustomer });
+declare!(record ResetResult { cleared: req, logged_out as "loggedOut": req });
+declare!(record UiResult { open: req, launcher: req });
+declare!(record ThemeResult { theme: req });
+declare!(record SentResult {
+    message_id as "messageId": req, thread_id as "threadId": req, client_id as "clientId": req,
+    created_at as "createdAt": req,
+});
+declare!(record DraftResult { draft: req });
+declare!(record ContextualResult { request_id as "requestId": req, thread_ids as "threadIds": req, queued: req });
+declare!(record LanguageResult { language: req, fallback: req, requested: opt });
+declare!(record ApiError { code: req, message: req, reason: opt });
+
+/// Untagged: each result is its own object.
+impl Codec<Reply> for Auto {
+    fn read(_: &Json) -> Option<Reply> {
+        None // results only go to JavaScript
+    }
+
+    fn write(v: &Reply, w: &mut Writer) {
+        match v {
+            Reply::Init(r) => Auto::write(r, w),
+            Reply::Auth(r) => Auto::write(r, w),
+            Reply::Reset(r) => Auto::write(r, w),
+            Reply::Ui(r) => Auto::write(r, w),
+            Reply::Theme(r) => Auto::write(r, w),
+            Reply::Sent(r) => Auto::write(r, w),
+            Reply::Draft(r) => Auto::write(r, w),
+            Reply::Contextual(r) => Auto::write(r, w),
+            Reply::Language(r) => Auto::write(r, w),
+        }
+    }
+}
+
+impl Codec<ErrorCode> for Auto {
+    fn read(_: &Json) -> Option<ErrorCode> {
+        None // error codes only go to JavaScript
+    }
+
+    fn write(v: &ErrorCode, w: &mut Writer) {
+        w.str(v.as_str());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Codecs of the leaves
+// ---------------------------------------------------------------------------------------
+
+/// How a value of `T` is read from a [`Json`] value and written as JSON text.
+pub trait Codec<T> {
+    /// Reads a `T`; `None` when `v` is not of its format.
+    fn read(v: &Json) -> Option<T>;
+    /// Appends `v` as JSON text.
+    fn write(v: &T, w: &mut Writer);
+}
+
+/// A placeholder a reader starts a value from before its fields are read; never seen
+/// outside the reader.
+pub trait Blank {
+    /// The placeholder.
+    fn blank() -> Self;
+}
+
+macro_rules! blank {
+    ($($ty:ty = $value:expr),+ $(,)?) => {$(
+        impl Blank for $ty {
+            fn blank() -> Self {
+                $value
+            }
+        }
+    )+};
+}
+blank!(
+    String = String::new(),
+    bool = false,
+    u64 = 0,
+    u32 = 0,
+    Json = Json::Null,
+    ThreadStatus = ThreadStatus::Open,
+    Author = Author::System,
+    MultiThreadStrategy = MultiThreadStrategy::Active,
+    ErrorCode = ErrorCode::InvalidArgument,
+    Delivery = Delivery::Sending,
+    Event = Event::Availability { online: false },
+    OutgoingBody = OutgoingBody::Basic { text: None, attachment: None },
+    OutboxRequest = OutboxRequest::ContextualData { metadata: BTreeMap::new(), strategy: MultiThreadStrategy::Active },
+);
+
+impl<T> Blank for Option<T> {
+    fn blank() -> Self {
+        None
+    }
+}
+
+impl<T> Blank for Vec<T> {
+    fn blank() -> Self {
+        Vec::new()
+    }
+}
+
+impl<T> Blank for BTreeMap<String, T> {
+    fn blank() -> Self {
+        BTreeMap::new()
+    }
+}
+
+/// Each type's own format (the one its serde derive defines).
+pub struct Auto;
+
+impl Codec<String> for Auto {
+    fn read(v: &Json) -> Option<String> {
+        v.as_str().map(String::from)
+    }
+
+    fn write(v: &String, w: &mut Writer) {
+        w.str(v);
+    }
+}
+
+impl Codec<bool> for Auto {
+    fn read(v: &Json) -> Option<bool> {
+        v.as_bool()
+    }
+
+    fn write(v: &bool, w: &mut Writer) {
+        w.bool(*v);
+    }
+}
+
+impl Codec<u64> for Auto {
+    fn read(v: &Json) -> Option<u64> {
+        v.as_u64()
+    }
+
+    fn write(v: &u64, w: &mut Writer) {
+        w.uint(*v);
+    }
+}
+
+impl Codec<u32> for Auto {
+    fn read(v: &Json) -> Option<u32> {
+        u32::try_from(v.as_u64()?).ok()
+    }
+
+    fn write(v: &u32, w: &mut Writer) {
+        w.uint(u64::from(*v));
+    }
+}
+
+impl Codec<Json> for Auto {
+    fn read(v: &Json) -> Option<Json> {
+        Some(v.clone())
+    }
+
+    fn write(v: &Json, w: &mut Writer) {
+        w.json(v);
+    }
+}
+
+impl<T> Codec<Vec<T>> for Auto
+where
+    Auto: Codec<T>,
+{
+    fn read(v: &Json) -> Option<Vec<T>> {
+        v.as_array()?.iter().map(Auto::read).collect()
+    }
+
+    fn write(v: &Vec<T>, w: &mut Writer) {
+        w.raw("[");
+        for item in v {
+            Auto::write(item, w);
+        }
+        w.out.push(']');
+    }
 }
 
 // Maps are built by `insert`, in the source's (sorted) order: `collect` would sort again and
 // bring a copy of the slice sort for each map type into the wasm.
-fn object(v: &Json) -> Option<BTreeMap<String, Json>> {
-    let mut map = BTreeMap::new();
-    for (k, v) in v.as_object()? {
-        map.insert(k.clone(), v.clone());
+impl<T> Codec<BTreeMap<String, T>> for Auto
+where
+    Auto: Codec<T>,
+{
+    fn read(v: &Json) -> Option<BTreeMap<String, T>> {
+        let mut map = BTreeMap::new();
+        for (k, v) in v.as_object()? {
+            map.insert(k.clone(), Auto::read(v)?);
+        }
+        Some(map)
     }
-    Some(map)
-}
 
-/// A required field.
-fn req<T>(o: &Obj, key: &str, read: Read<T>) -> Option<T> {
-    read(o.get(key)?)
-}
-
-/// An `Option` field: missing or `null` is `None`.
-fn opt<T>(o: &Obj, key: &str, read: Read<T>) -> Option<Option<T>> {
-    match o.get(key) {
-        None | Some(Json::Null) => Some(None),
-        Some(v) => read(v).map(Some),
+    fn write(v: &BTreeMap<String, T>, w: &mut Writer) {
+        w.map(v.iter(), |w, v| Auto::write(v, w));
     }
 }
 
-/// A `#[serde(default)]` field: missing takes the default, present must be valid.
-fn or_default<T: Default>(o: &Obj, key: &str, read: Read<T>) -> Option<T> {
-    match o.get(key) {
-        None => Some(T::default()),
-        Some(v) => read(v),
-    }
+/// Unit-variant enums, by their protocol names (`as_str` / `parse`).
+macro_rules! names {
+    ($($ty:ty),+) => {$(
+        impl Codec<$ty> for Auto {
+            fn read(v: &Json) -> Option<$ty> {
+                <$ty>::parse(v.as_str()?)
+            }
+
+            fn write(v: &$ty, w: &mut Writer) {
+                w.str(v.as_str());
+            }
+        }
+    )+};
 }
+names!(ThreadStatus, Author, MultiThreadStrategy);
 
 /// An externally tagged enum variant: `"name"` (unit) or `{"name": payload}`.
 fn variant(v: &Json) -> Option<(&str, &Json)> {
@@ -100,262 +442,237 @@ fn variant(v: &Json) -> Option<(&str, &Json)> {
     }
 }
 
-fn customer(v: &Json) -> Option<Customer> {
-    let o = v.as_object()?;
-    Some(Customer { subject: req(o, "subject", string)?, subject_type: req(o, "subject_type", string)? })
+// ---------------------------------------------------------------------------------------
+// The declaration macro
+// ---------------------------------------------------------------------------------------
+
+/// Declares how a type is read and written (see the module docs for the field modes):
+///
+/// - `record T [in Codec] { field [as "key"]: mode [with Codec], … }`: an object;
+/// - `tagged "tag" T { Variant = "name" { fields }, … }`: an enum tagged inside the object;
+/// - `external T [in Codec] { Variant = "name" { fields }, … }`: `{"name": {fields}}`.
+macro_rules! declare {
+    (record $ty:ident { $($fields:tt)* }) => {
+        declare!(@blank $ty, { $($fields)* });
+        declare!(@record $ty, Auto, { $($fields)* });
+    };
+    (record $ty:ident in $codec:ident { $($fields:tt)* }) => {
+        declare!(@record $ty, $codec, { $($fields)* });
+    };
+    (@blank $ty:ident, { $($f:ident $(as $key:literal)?: $mode:ident $(($default:expr))? $(with $c:ty)?),* $(,)? }) => {
+        impl Blank for $ty {
+            fn blank() -> Self {
+                Self { $($f: Blank::blank()),* }
+            }
+        }
+    };
+    (@record $ty:ident, $codec:ty, {
+        $($f:ident $(as $key:literal)?: $mode:ident $(($default:expr))? $(with $c:ty)?),* $(,)?
+    }) => {
+        impl Codec<$ty> for $codec {
+            fn read(v: &Json) -> Option<$ty> {
+                let o = v.as_object()?;
+                // Filled in place: a field that fails drops one value, not each field read so far.
+                let mut out = <$ty as Blank>::blank();
+                $(out.$f = read_field!(o, key!($f $($key)?), $mode, codec!($($c)?) $(, $default)?);)*
+                Some(out)
+            }
+
+            fn write(v: &$ty, w: &mut Writer) {
+                w.raw("{");
+                $(write_field!(w, key!($f $($key)?), $mode, codec!($($c)?), &v.$f);)*
+                w.end();
+            }
+        }
+    };
+    (tagged $tag:literal $ty:ident {
+        $($variant:ident = $name:literal {
+            $($f:ident: $mode:ident $(($default:expr))? $(with $c:ty)?),* $(,)?
+        }),* $(,)?
+    }) => {
+        impl Codec<$ty> for Auto {
+            fn read(v: &Json) -> Option<$ty> {
+                let o = v.as_object()?;
+                Some(match o.get($tag)?.as_str()? {
+                    $($name => $ty::$variant {
+                        $($f: read_field!(o, stringify!($f), $mode, codec!($($c)?) $(, $default)?)),*
+                    },)*
+                    _ => return None,
+                })
+            }
+
+            fn write(v: &$ty, w: &mut Writer) {
+                w.raw("{");
+                match v {
+                    $($ty::$variant { $($f),* } => {
+                        w.key($tag);
+                        w.str($name);
+                        $(write_field!(w, stringify!($f), $mode, codec!($($c)?), $f);)*
+                    })*
+                }
+                w.end();
+            }
+        }
+    };
+    (external $ty:ident $(in $codec:ident)? { $($variants:tt)* }) => {
+        declare!(@external $ty, codec!($($codec)?), { $($variants)* });
+    };
+    (@external $ty:ident, $codec:ty, {
+        $($variant:ident = $name:literal {
+            $($f:ident: $mode:ident $(($default:expr))? $(with $c:ty)?),* $(,)?
+        }),* $(,)?
+    }) => {
+        impl Codec<$ty> for $codec {
+            fn read(v: &Json) -> Option<$ty> {
+                let (tag, payload) = variant(v)?;
+                let o = payload.as_object()?;
+                Some(match tag {
+                    $($name => $ty::$variant {
+                        $($f: read_field!(o, stringify!($f), $mode, codec!($($c)?) $(, $default)?)),*
+                    },)*
+                    _ => return None,
+                })
+            }
+
+            fn write(v: &$ty, w: &mut Writer) {
+                w.raw("{");
+                match v {
+                    $($ty::$variant { $($f),* } => {
+                        w.key($name);
+                        w.raw("{");
+                        $(write_field!(w, stringify!($f), $mode, codec!($($c)?), $f);)*
+                        w.end();
+                    })*
+                }
+                w.end();
+            }
+        }
+    };
+}
+use declare;
+
+/// The codec named, or [`Auto`].
+macro_rules! codec {
+    () => {
+        Auto
+    };
+    ($c:ty) => {
+        $c
+    };
+}
+use codec;
+
+/// The field's key: its `as "key"`, or its name.
+macro_rules! key {
+    ($f:ident) => {
+        stringify!($f)
+    };
+    ($f:ident $key:literal) => {
+        $key
+    };
+}
+use key;
+
+macro_rules! read_field {
+    ($o:ident, $key:expr, req, $c:ty) => {
+        req::<$c, _>($o, $key)?
+    };
+    ($o:ident, $key:expr, opt, $c:ty) => {
+        opt::<$c, _>($o, $key)?
+    };
+    ($o:ident, $key:expr, null, $c:ty) => {
+        opt::<$c, _>($o, $key)?
+    };
+    ($o:ident, $key:expr, default, $c:ty) => {
+        or_default::<$c, _>($o, $key)?
+    };
+    ($o:ident, $key:expr, flag, $c:ty) => {
+        or_default::<$c, bool>($o, $key)?
+    };
+    ($o:ident, $key:expr, default, $c:ty, $default:expr) => {
+        match $o.get($key) {
+            None => $default,
+            Some(v) => <$c as Codec<_>>::read(v)?,
+        }
+    };
+}
+use read_field;
+
+macro_rules! write_field {
+    ($w:ident, $key:expr, req, $c:ty, $v:expr) => {
+        put::<$c, _>($w, $key, $v)
+    };
+    ($w:ident, $key:expr, default, $c:ty, $v:expr) => {
+        put::<$c, _>($w, $key, $v)
+    };
+    ($w:ident, $key:expr, opt, $c:ty, $v:expr) => {
+        put_some::<$c, _>($w, $key, $v)
+    };
+    ($w:ident, $key:expr, null, $c:ty, $v:expr) => {
+        put_null::<$c, _>($w, $key, $v)
+    };
+    ($w:ident, $key:expr, flag, $c:ty, $v:expr) => {
+        if *$v {
+            put::<$c, bool>($w, $key, $v)
+        }
+    };
+}
+use write_field;
+
+// The field operations the macros expand to, one function per mode and leaf type (inline
+// expansions at every field cost more wasm than these calls).
+
+type Obj = serde_json::Map<String, Json>;
+
+/// A required field.
+fn req<C: Codec<T>, T>(o: &Obj, key: &str) -> Option<T> {
+    C::read(o.get(key)?)
 }
 
-fn thread_status(v: &Json) -> Option<ThreadStatus> {
-    ThreadStatus::parse(v.as_str()?)
-}
-
-fn author(v: &Json) -> Option<Author> {
-    Author::parse(v.as_str()?)
-}
-
-fn strategy(v: &Json) -> Option<MultiThreadStrategy> {
-    MultiThreadStrategy::parse(v.as_str()?)
-}
-
-fn attachment(v: &Json) -> Option<Attachment> {
-    let o = v.as_object()?;
-    Some(Attachment {
-        id: req(o, "id", string)?,
-        file_name: req(o, "file_name", string)?,
-        content_type: req(o, "content_type", string)?,
-        size: req(o, "size", uint)?,
-        url: req(o, "url", string)?,
-    })
-}
-
-fn message(v: &Json) -> Option<Message> {
-    let o = v.as_object()?;
-    Some(Message {
-        id: req(o, "id", string)?,
-        thread_id: req(o, "thread_id", string)?,
-        client_id: opt(o, "client_id", string)?,
-        author: req(o, "author", author)?,
-        agent_name: opt(o, "agent_name", string)?,
-        text: opt(o, "text", string)?,
-        attachment: opt(o, "attachment", attachment)?,
-        custom: or_default(o, "custom", boolean)?,
-        created_at: req(o, "created_at", uint)?,
-    })
-}
-
-fn thread(v: &Json) -> Option<Thread> {
-    let o = v.as_object()?;
-    Some(Thread {
-        id: req(o, "id", string)?,
-        status: req(o, "status", thread_status)?,
-        created_at: req(o, "created_at", uint)?,
-        messages: or_default(o, "messages", |v| list(v, message))?,
-    })
-}
-
-fn theme(v: &Json) -> Option<Theme> {
-    let o = v.as_object()?;
-    Some(Theme {
-        primary: opt(o, "primary", string)?,
-        on_primary: opt(o, "on_primary", string)?,
-        background: opt(o, "background", string)?,
-        text: opt(o, "text", string)?,
-        font: opt(o, "font", string)?,
-        launcher_position: opt(o, "launcher_position", string)?,
-    })
-}
-
-fn themes(v: &Json) -> Option<BTreeMap<String, Theme>> {
-    let mut map = BTreeMap::new();
-    for (k, v) in v.as_object()? {
-        map.insert(k.clone(), theme(v)?);
+/// An `Option` field: missing or `null` is `None`.
+fn opt<C: Codec<T>, T>(o: &Obj, key: &str) -> Option<Option<T>> {
+    match o.get(key) {
+        None | Some(Json::Null) => Some(None),
+        Some(v) => C::read(v).map(Some),
     }
-    Some(map)
 }
 
-fn policy(v: &Json) -> Option<AttachmentPolicy> {
-    let o = v.as_object()?;
-    Some(AttachmentPolicy { max_bytes: req(o, "max_bytes", uint)?, allowed_types: req(o, "allowed_types", strings)? })
+/// A `default` field: missing takes the default, present must be valid.
+fn or_default<C: Codec<T>, T: Default>(o: &Obj, key: &str) -> Option<T> {
+    match o.get(key) {
+        None => Some(T::default()),
+        Some(v) => C::read(v),
+    }
 }
 
-/// Reads a widget configuration (`GET /v1/widgets/{id}/config`, or the cached copy).
-pub fn widget_config(v: &Json) -> Option<WidgetConfig> {
-    let o = v.as_object()?;
-    Some(WidgetConfig {
-        id: req(o, "id", string)?,
-        title: req(o, "title", string)?,
-        color: req(o, "color", string)?,
-        themes: or_default(o, "themes", themes)?,
-        languages: or_default(o, "languages", strings)?,
-        default_language: match o.get("default_language") {
-            None => String::from(livechat_protocol::DEFAULT_LANGUAGE),
-            Some(v) => string(v)?,
-        },
-        multi_thread: or_default(o, "multi_thread", boolean)?,
-        attachments: req(o, "attachments", policy)?,
-        offline_message: or_default(o, "offline_message", string)?,
-        online: or_default(o, "online", boolean)?,
-        ws_path: match o.get("ws_path") {
-            None => String::from("/v1/ws"),
-            Some(v) => string(v)?,
-        },
-    })
+fn put<C: Codec<T>, T>(w: &mut Writer, key: &str, v: &T) {
+    w.key(key);
+    C::write(v, w);
 }
 
-fn ui(v: &Json) -> Option<UiState> {
-    let o = v.as_object()?;
-    Some(UiState {
-        open: req(o, "open", boolean)?,
-        launcher: req(o, "launcher", boolean)?,
-        draft: or_default(o, "draft", string)?,
-        unread: or_default(o, "unread", uint32)?,
-        thread_list: or_default(o, "thread_list", boolean)?,
-        new_thread: or_default(o, "new_thread", boolean)?,
-    })
+/// Skipped when `None`.
+fn put_some<C: Codec<T>, T>(w: &mut Writer, key: &str, v: &Option<T>) {
+    if let Some(v) = v {
+        put::<C, T>(w, key, v);
+    }
 }
 
-fn outgoing_attachment(v: &Json) -> Option<OutgoingAttachment> {
-    let o = v.as_object()?;
-    Some(OutgoingAttachment { file_name: req(o, "file_name", string)?, content: req(o, "content", string)? })
-}
-
-/// The stored (externally tagged) form of a message body.
-fn stored_body(v: &Json) -> Option<OutgoingBody> {
-    let (tag, payload) = variant(v)?;
-    let o = payload.as_object()?;
-    Some(match tag {
-        "basic" => OutgoingBody::Basic {
-            text: opt(o, "text", string)?,
-            attachment: opt(o, "attachment", outgoing_attachment)?,
-        },
-        "custom_data" => OutgoingBody::CustomData {
-            custom_data: req(o, "custom_data", |v| Some(v.clone()))?,
-            agent_message: opt(o, "agent_message", string)?,
-            user_message: opt(o, "user_message", string)?,
-        },
-        _ => return None,
-    })
-}
-
-fn outbox_request(v: &Json) -> Option<OutboxRequest> {
-    let (tag, payload) = variant(v)?;
-    let o = payload.as_object()?;
-    Some(match tag {
-        "message" => OutboxRequest::Message {
-            thread_id: opt(o, "thread_id", string)?,
-            new_thread: or_default(o, "new_thread", boolean)?,
-            body: req(o, "body", stored_body)?,
-        },
-        "contextual_data" => OutboxRequest::ContextualData {
-            metadata: req(o, "metadata", object)?,
-            strategy: req(o, "strategy", strategy)?,
-        },
-        _ => return None,
-    })
-}
-
-fn delivery(v: &Json) -> Option<Delivery> {
-    let (tag, payload) = variant(v)?;
-    Some(match tag {
-        "sending" if payload.is_null() => Delivery::Sending,
-        "failed" => {
-            let o = payload.as_object()?;
-            Delivery::Failed { code: req(o, "code", string)?, message: req(o, "message", string)? }
-        }
-        _ => return None,
-    })
-}
-
-fn outbox_item(v: &Json) -> Option<OutboxItem> {
-    let o = v.as_object()?;
-    Some(OutboxItem {
-        id: req(o, "id", string)?,
-        request: req(o, "request", outbox_request)?,
-        status: req(o, "status", delivery)?,
-        created_at: req(o, "created_at", uint)?,
-    })
-}
-
-/// Reads a stored state; `None` for anything not of the stored format.
-pub fn stored_state(v: &Json) -> Option<StoredState> {
-    let o = v.as_object()?;
-    Some(StoredState {
-        version: req(o, "version", uint32)?,
-        widget_id: req(o, "widget_id", string)?,
-        session: opt(o, "session", string)?,
-        customer: opt(o, "customer", customer)?,
-        last_seq: or_default(o, "last_seq", uint)?,
-        ui: req(o, "ui", ui)?,
-        language: opt(o, "language", string)?,
-        theme: opt(o, "theme", string)?,
-        threads: or_default(o, "threads", |v| list(v, thread))?,
-        active_thread: opt(o, "active_thread", string)?,
-        outbox: or_default(o, "outbox", |v| list(v, outbox_item))?,
-        config: opt(o, "config", widget_config)?,
-    })
-}
-
-fn event(v: &Json) -> Option<Event> {
-    let o = v.as_object()?;
-    Some(match o.get("kind")?.as_str()? {
-        "message" => Event::Message { message: req(o, "message", message)? },
-        "thread_opened" => Event::ThreadOpened { thread: req(o, "thread", thread)? },
-        "thread_status" => {
-            Event::ThreadStatus { thread_id: req(o, "thread_id", string)?, status: req(o, "status", thread_status)? }
-        }
-        "availability" => Event::Availability { online: req(o, "online", boolean)? },
-        _ => return None,
-    })
-}
-
-/// Reads one server frame; `None` for anything that is not a valid frame. `pending_metadata`
-/// of `sync` is informational and not read.
-pub fn server_frame(v: &Json) -> Option<ServerFrame> {
-    let o = v.as_object()?;
-    Some(match o.get("type")?.as_str()? {
-        "welcome" => ServerFrame::Welcome {
-            protocol: req(o, "protocol", uint32)?,
-            session: req(o, "session", string)?,
-            customer: opt(o, "customer", customer)?,
-            resumed: req(o, "resumed", boolean)?,
-            online: req(o, "online", boolean)?,
-        },
-        "sync" => ServerFrame::Sync {
-            last_seq: req(o, "last_seq", uint)?,
-            threads: req(o, "threads", |v| list(v, thread))?,
-            pending_metadata: None,
-        },
-        "event" => ServerFrame::Event { seq: req(o, "seq", uint)?, event: req(o, "event", event)? },
-        "ack" => ServerFrame::Ack { req: req(o, "req", string)?, message: req(o, "message", message)? },
-        "context_ack" => ServerFrame::ContextAck {
-            req: req(o, "req", string)?,
-            thread_ids: req(o, "thread_ids", strings)?,
-            queued: req(o, "queued", boolean)?,
-        },
-        "auth_ok" => ServerFrame::AuthOk {
-            req: req(o, "req", string)?,
-            customer: req(o, "customer", customer)?,
-            session: req(o, "session", string)?,
-        },
-        "logged_out" => ServerFrame::LoggedOut { req: req(o, "req", string)? },
-        "error" => ServerFrame::Error {
-            req: opt(o, "req", string)?,
-            code: req(o, "code", string)?,
-            message: req(o, "message", string)?,
-            retry_after_ms: opt(o, "retry_after_ms", uint)?,
-        },
-        "pong" => ServerFrame::Pong { nonce: req(o, "nonce", uint)? },
-        _ => return None,
-    })
+/// `null` when `None`.
+fn put_null<C: Codec<T>, T>(w: &mut Writer, key: &str, v: &Option<T>) {
+    w.key(key);
+    match v {
+        Some(v) => C::write(v, w),
+        None => w.null(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
-// Writing
+// Writing JSON text
 // ---------------------------------------------------------------------------------------
 
 /// JSON text under construction. Commas are placed by looking at the last byte written:
 /// after `{`, `[` or nothing, none is needed.
-struct Writer {
+pub struct Writer {
     out: String,
 }
 
@@ -457,44 +774,6 @@ impl Writer {
         }
     }
 
-    fn opt_str(&mut self, s: &Option<String>) {
-        match s {
-            Some(s) => self.str(s),
-            None => self.null(),
-        }
-    }
-
-    /// A field skipped when `None` (`skip_serializing_if = "Option::is_none"`).
-    fn some_str(&mut self, key: &str, s: &Option<String>) {
-        if let Some(s) = s {
-            self.key(key);
-            self.str(s);
-        }
-    }
-
-    fn field_str(&mut self, key: &str, s: &str) {
-        self.key(key);
-        self.str(s);
-    }
-
-    fn field_uint(&mut self, key: &str, n: u64) {
-        self.key(key);
-        self.uint(n);
-    }
-
-    fn field_bool(&mut self, key: &str, b: bool) {
-        self.key(key);
-        self.bool(b);
-    }
-
-    fn strings(&mut self, items: &[String]) {
-        self.raw("[");
-        for s in items {
-            self.str(s);
-        }
-        self.out.push(']');
-    }
-
     /// An object from a sorted map, with keys in the order JavaScript gives them: array
     /// indices ("0", "17", …) first in numeric order, then the others as inserted.
     fn map<'a, V: 'a>(&mut self, entries: impl Iterator<Item = (&'a String, &'a V)> + Clone, value: fn(&mut Self, &V)) {
@@ -568,362 +847,3 @@ fn float(f: f64, out: &mut String) {
     }
 }
 
-fn write_customer(w: &mut Writer, c: &Customer) {
-    w.raw("{");
-    w.field_str("subject", &c.subject);
-    w.field_str("subject_type", &c.subject_type);
-    w.end();
-}
-
-fn write_attachment(w: &mut Writer, a: &Attachment) {
-    w.raw("{");
-    w.field_str("id", &a.id);
-    w.field_str("file_name", &a.file_name);
-    w.field_str("content_type", &a.content_type);
-    w.field_uint("size", a.size);
-    w.field_str("url", &a.url);
-    w.end();
-}
-
-fn write_message(w: &mut Writer, m: &Message) {
-    w.raw("{");
-    w.field_str("id", &m.id);
-    w.field_str("thread_id", &m.thread_id);
-    w.some_str("client_id", &m.client_id);
-    w.field_str("author", m.author.as_str());
-    w.some_str("agent_name", &m.agent_name);
-    w.some_str("text", &m.text);
-    if let Some(a) = &m.attachment {
-        w.key("attachment");
-        write_attachment(w, a);
-    }
-    if m.custom {
-        w.field_bool("custom", true);
-    }
-    w.field_uint("created_at", m.created_at);
-    w.end();
-}
-
-fn write_thread(w: &mut Writer, t: &Thread) {
-    w.raw("{");
-    w.field_str("id", &t.id);
-    w.field_str("status", t.status.as_str());
-    w.field_uint("created_at", t.created_at);
-    w.key("messages");
-    w.raw("[");
-    for m in &t.messages {
-        write_message(w, m);
-    }
-    w.out.push(']');
-    w.end();
-}
-
-fn write_theme(w: &mut Writer, t: &Theme) {
-    w.raw("{");
-    w.some_str("primary", &t.primary);
-    w.some_str("on_primary", &t.on_primary);
-    w.some_str("background", &t.background);
-    w.some_str("text", &t.text);
-    w.some_str("font", &t.font);
-    w.some_str("launcher_position", &t.launcher_position);
-    w.end();
-}
-
-fn write_config(w: &mut Writer, c: &WidgetConfig) {
-    w.raw("{");
-    w.field_str("id", &c.id);
-    w.field_str("title", &c.title);
-    w.field_str("color", &c.color);
-    w.key("themes");
-    w.map(c.themes.iter(), write_theme);
-    w.key("languages");
-    w.strings(&c.languages);
-    w.field_str("default_language", &c.default_language);
-    w.field_bool("multi_thread", c.multi_thread);
-    w.key("attachments");
-    w.raw("{");
-    w.field_uint("max_bytes", c.attachments.max_bytes);
-    w.key("allowed_types");
-    w.strings(&c.attachments.allowed_types);
-    w.end();
-    w.field_str("offline_message", &c.offline_message);
-    w.field_bool("online", c.online);
-    w.field_str("ws_path", &c.ws_path);
-    w.end();
-}
-
-
-fn write_outgoing_attachment(w: &mut Writer, a: &OutgoingAttachment) {
-    w.raw("{");
-    w.field_str("file_name", &a.file_name);
-    w.field_str("content", &a.content);
-    w.end();
-}
-
-/// The stored, externally tagged body: `{"basic": {"text": …, "attachment": …}}`, `None` as null.
-fn write_stored_body(w: &mut Writer, body: &OutgoingBody) {
-    w.raw("{");
-    match body {
-        OutgoingBody::Basic { text, attachment } => {
-            w.key("basic");
-            w.raw("{");
-            w.key("text");
-            w.opt_str(text);
-            w.key("attachment");
-            match attachment {
-                Some(a) => write_outgoing_attachment(w, a),
-                None => w.null(),
-            }
-        }
-        OutgoingBody::CustomData { custom_data, agent_message, user_message } => {
-            w.key("custom_data");
-            w.raw("{");
-            w.key("custom_data");
-            w.json(custom_data);
-            w.key("agent_message");
-            w.opt_str(agent_message);
-            w.key("user_message");
-            w.opt_str(user_message);
-        }
-    }
-    w.end();
-    w.end();
-}
-
-/// The wire body, tagged by `kind`, `None` fields skipped.
-fn write_body(w: &mut Writer, body: &OutgoingBody) {
-    w.raw("{");
-    match body {
-        OutgoingBody::Basic { text, attachment } => {
-            w.field_str("kind", OutgoingBody::BASIC);
-            w.some_str("text", text);
-            if let Some(a) = attachment {
-                w.key("attachment");
-                write_outgoing_attachment(w, a);
-            }
-        }
-        OutgoingBody::CustomData { custom_data, agent_message, user_message } => {
-            w.field_str("kind", OutgoingBody::CUSTOM_DATA);
-            w.key("custom_data");
-            w.json(custom_data);
-            w.some_str("agent_message", agent_message);
-            w.some_str("user_message", user_message);
-        }
-    }
-    w.end();
-}
-
-fn write_outbox_item(w: &mut Writer, item: &OutboxItem) {
-    w.raw("{");
-    w.field_str("id", &item.id);
-    w.key("request");
-    w.raw("{");
-    match &item.request {
-        OutboxRequest::Message { thread_id, new_thread, body } => {
-            w.key("message");
-            w.raw("{");
-            w.key("thread_id");
-            w.opt_str(thread_id);
-            w.field_bool("new_thread", *new_thread);
-            w.key("body");
-            write_stored_body(w, body);
-        }
-        OutboxRequest::ContextualData { metadata, strategy } => {
-            w.key("contextual_data");
-            w.raw("{");
-            w.key("metadata");
-            w.map(metadata.iter(), Writer::json);
-            w.field_str("strategy", strategy.as_str());
-        }
-    }
-    w.end();
-    w.end();
-    w.key("status");
-    match &item.status {
-        Delivery::Sending => w.str("sending"),
-        Delivery::Failed { code, message } => {
-            w.raw("{");
-            w.key("failed");
-            w.raw("{");
-            w.field_str("code", code);
-            w.field_str("message", message);
-            w.end();
-            w.end();
-        }
-    }
-    w.field_uint("created_at", item.created_at);
-    w.end();
-}
-
-/// The stored state as JSON text (the format pinned by `tests/snapshots/stored_state_v1.json`).
-pub fn write_stored_state(s: &StoredState) -> String {
-    let mut w = Writer::new();
-    w.raw("{");
-    w.field_uint("version", u64::from(s.version));
-    w.field_str("widget_id", &s.widget_id);
-    w.key("session");
-    w.opt_str(&s.session);
-    w.key("customer");
-    match &s.customer {
-        Some(c) => write_customer(&mut w, c),
-        None => w.null(),
-    }
-    w.field_uint("last_seq", s.last_seq);
-    w.key("ui");
-    w.raw("{");
-    w.field_bool("open", s.ui.open);
-    w.field_bool("launcher", s.ui.launcher);
-    w.field_str("draft", &s.ui.draft);
-    w.field_uint("unread", u64::from(s.ui.unread));
-    w.field_bool("thread_list", s.ui.thread_list);
-    w.field_bool("new_thread", s.ui.new_thread);
-    w.end();
-    w.key("language");
-    w.opt_str(&s.language);
-    w.key("theme");
-    w.opt_str(&s.theme);
-    w.key("threads");
-    w.raw("[");
-    for t in &s.threads {
-        write_thread(&mut w, t);
-    }
-    w.out.push(']');
-    w.key("active_thread");
-    w.opt_str(&s.active_thread);
-    w.key("outbox");
-    w.raw("[");
-    for item in &s.outbox {
-        write_outbox_item(&mut w, item);
-    }
-    w.out.push(']');
-    w.key("config");
-    match &s.config {
-        Some(c) => write_config(&mut w, c),
-        None => w.null(),
-    }
-    w.end();
-    w.out
-}
-
-/// A client frame as JSON text (tagged by `type`, `None` fields skipped).
-pub fn write_client_frame(frame: &ClientFrame) -> String {
-    let mut w = Writer::new();
-    w.raw("{");
-    match frame {
-        ClientFrame::Hello { protocol, widget_id, session, last_seq } => {
-            w.field_str("type", "hello");
-            w.field_uint("protocol", u64::from(*protocol));
-            w.field_str("widget_id", widget_id);
-            w.some_str("session", session);
-            w.field_uint("last_seq", *last_seq);
-        }
-        ClientFrame::Auth { req, jwt } => {
-            w.field_str("type", "auth");
-            w.field_str("req", req);
-            w.field_str("jwt", jwt);
-        }
-        ClientFrame::Logout { req } => {
-            w.field_str("type", "logout");
-            w.field_str("req", req);
-        }
-        ClientFrame::Send { req, thread_id, new_thread, body } => {
-            w.field_str("type", "send");
-            w.field_str("req", req);
-            w.some_str("thread_id", thread_id);
-            if *new_thread {
-                w.field_bool("new_thread", true);
-            }
-            w.key("body");
-            write_body(&mut w, body);
-        }
-        ClientFrame::ContextualData { req, metadata, strategy } => {
-            w.field_str("type", "contextual_data");
-            w.field_str("req", req);
-            w.key("metadata");
-            w.map(metadata.iter(), Writer::json);
-            w.field_str("strategy", strategy.as_str());
-        }
-        ClientFrame::Ping { nonce } => {
-            w.field_str("type", "ping");
-            w.field_uint("nonce", *nonce);
-        }
-    }
-    w.end();
-    w.out
-}
-
-fn write_customer_js(w: &mut Writer, c: &Customer) {
-    w.raw("{");
-    w.field_str("subject", &c.subject);
-    w.field_str("subjectType", &c.subject_type);
-    w.end();
-}
-
-/// A callback's result as JSON text (the driver hands `JSON.parse` of it to the page).
-pub fn write_reply(reply: &Reply) -> String {
-    let mut w = Writer::new();
-    w.raw("{");
-    match reply {
-        Reply::Init(r) => {
-            w.field_str("widgetId", &r.widget_id);
-            w.field_str("language", &r.language);
-            w.field_bool("online", r.online);
-            w.key("customer");
-            match &r.customer {
-                Some(c) => write_customer_js(&mut w, c),
-                None => w.null(),
-            }
-        }
-        Reply::Auth(r) => {
-            w.key("customer");
-            write_customer_js(&mut w, &r.customer);
-        }
-        Reply::Reset(r) => {
-            w.field_str("cleared", &r.cleared);
-            w.field_bool("loggedOut", r.logged_out);
-        }
-        Reply::Ui(r) => {
-            w.field_bool("open", r.open);
-            w.field_bool("launcher", r.launcher);
-        }
-        Reply::Theme(r) => w.field_str("theme", &r.theme),
-        Reply::Sent(r) => {
-            w.field_str("messageId", &r.message_id);
-            w.field_str("threadId", &r.thread_id);
-            w.field_str("clientId", &r.client_id);
-            w.field_uint("createdAt", r.created_at);
-        }
-        Reply::Draft(r) => w.field_str("draft", &r.draft),
-        Reply::Contextual(r) => {
-            w.field_str("requestId", &r.request_id);
-            w.key("threadIds");
-            w.strings(&r.thread_ids);
-            w.field_bool("queued", r.queued);
-        }
-        Reply::Language(r) => {
-            w.field_str("language", &r.language);
-            w.field_bool("fallback", r.fallback);
-            w.some_str("requested", &r.requested);
-        }
-    }
-    w.end();
-    w.out
-}
-
-/// An error handed to a callback, as JSON text: `{code, message[, reason]}`.
-pub fn write_error(e: &ApiError) -> String {
-    let mut w = Writer::new();
-    w.raw("{");
-    w.field_str("code", e.code.as_str());
-    w.field_str("message", &e.message);
-    w.some_str("reason", &e.reason);
-    w.end();
-    w.out
-}
-
-/// A JSON value as text.
-pub fn write_json(v: &Json) -> String {
-    let mut w = Writer::new();
-    w.json(v);
-    w.out
-}
