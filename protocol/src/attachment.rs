@@ -14,6 +14,10 @@
 //!   widget's allow-list ([`type_allowed`]); so must the extension's own type, whatever the
 //!   data URL claims (`setup.exe` sent as `data:image/png;…` is refused).
 //! - **Size**: the decoded size ([`decoded_len`]) is at most `max_bytes`; empty is refused.
+//! - **Where a stored attachment is** ([`Location`]): the server answers every attachment
+//!   with a `url` that is either the link as sent (`https://…`) or its own path
+//!   (`/v1/attachments/{id}`). A renderer resolves it with [`locate`]; anything else is not
+//!   linked at all.
 
 use alloc::format;
 use alloc::string::String;
@@ -230,6 +234,30 @@ pub fn check<'a>(file_name: &str, content: &'a str, allowed: &[String], max_byte
     Ok(Checked { content_type, source, size })
 }
 
+/// Where a stored attachment's `url` points, as a renderer must treat it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Location {
+    /// Bytes the server stores: `{server origin}{url}`, a download, may be drawn inline.
+    Server(String),
+    /// A link the visitor sent: opened as is, in a new tab. Not drawn inline (a third-party
+    /// image would load from a host the site's CSP likely refuses and learn the visitor's
+    /// address just by the conversation being shown).
+    External(String),
+}
+
+/// Resolves a stored attachment `url` against the server origin `base`; `None` when it is
+/// neither an `https://` link nor a server path (never a `javascript:` or scheme-relative
+/// `//host` link, whoever sent it).
+pub fn locate(base: &str, url: &str) -> Option<Location> {
+    if url.starts_with("https://") && url.len() <= MAX_URL_LEN && url.bytes().all(|b| b.is_ascii_graphic()) {
+        Some(Location::External(url.into()))
+    } else if url.starts_with('/') && !url.starts_with("//") && url.bytes().all(|b| b.is_ascii_graphic()) {
+        Some(Location::Server(format!("{}{url}", base.trim_end_matches('/'))))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
@@ -298,6 +326,18 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn stored_urls_resolve_to_the_server_or_stay_external_links() {
+        let base = "http://127.0.0.1:8080";
+        assert_eq!(locate(base, "/v1/attachments/abc"), Some(Location::Server("http://127.0.0.1:8080/v1/attachments/abc".into())));
+        assert_eq!(locate("https://chat.example.com/", "/v1/attachments/abc"), Some(Location::Server("https://chat.example.com/v1/attachments/abc".into())));
+        // The defect this fixes: a link was drawn as `{server}https://…`.
+        assert_eq!(locate(base, "https://cdn.example.com/a.png"), Some(Location::External("https://cdn.example.com/a.png".into())));
+        for bad in ["javascript:alert(1)", "//evil.example/a.png", "http://example.com/a.png", "data:image/png;base64,AAAA", "", "v1/attachments/x", "/a b"] {
+            assert_eq!(locate(base, bad), None, "{bad}");
+        }
     }
 
     #[test]

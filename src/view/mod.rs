@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::rc::Rc;
 
 use js_sys::{Array, Object, Reflect};
+use livechat_protocol::attachment::{self, Location};
 use livechat_protocol::{Author, Message, ThreadStatus};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
@@ -677,21 +678,41 @@ impl View {
             }
         }
         if let Some(file) = &m.attachment {
-            let a = self.doc.create_element("a").ok()?;
-            a.set_class_name("file");
-            a.set_attribute("href", &format!("{}{}", self.base, file.url)).ok()?;
-            a.set_attribute("download", &file.file_name).ok()?;
-            a.set_attribute("rel", "noopener noreferrer").ok()?;
-            if file.content_type.starts_with("image/") {
-                let img = self.doc.create_element("img").ok()?;
-                img.set_attribute("src", &format!("{}{}", self.base, file.url)).ok()?;
-                img.set_attribute("alt", &file.file_name).ok()?;
-                img.set_attribute("loading", "lazy").ok()?;
-                a.append_child(&img).ok()?;
-            } else {
-                a.set_text_content(Some(&format!("{} · {}", file.file_name, text(lang, Key::Download))));
+            let label = format!("{} · {}", file.file_name, text(lang, Key::Download));
+            match attachment::locate(&self.base, &file.url) {
+                Some(Location::Server(href)) => {
+                    let a = self.doc.create_element("a").ok()?;
+                    a.set_class_name("file");
+                    a.set_attribute("href", &href).ok()?;
+                    a.set_attribute("download", &file.file_name).ok()?;
+                    a.set_attribute("rel", "noopener noreferrer").ok()?;
+                    if file.content_type.starts_with("image/") {
+                        let img = self.doc.create_element("img").ok()?;
+                        img.set_attribute("src", &href).ok()?;
+                        img.set_attribute("alt", &file.file_name).ok()?;
+                        img.set_attribute("loading", "lazy").ok()?;
+                        a.append_child(&img).ok()?;
+                    } else {
+                        a.set_text_content(Some(&label));
+                    }
+                    bubble.append_child(&a).ok()?;
+                }
+                Some(Location::External(href)) => {
+                    let a = self.doc.create_element("a").ok()?;
+                    a.set_class_name("file");
+                    a.set_attribute("href", &href).ok()?;
+                    a.set_attribute("target", "_blank").ok()?;
+                    a.set_attribute("rel", "noopener noreferrer").ok()?;
+                    a.set_text_content(Some(&file.file_name));
+                    bubble.append_child(&a).ok()?;
+                }
+                None => {
+                    let span = self.doc.create_element("span").ok()?;
+                    span.set_class_name("file");
+                    span.set_text_content(Some(&file.file_name));
+                    bubble.append_child(&span).ok()?;
+                }
             }
-            bubble.append_child(&a).ok()?;
         }
         let meta = self.doc.create_element("p").ok()?;
         meta.set_class_name("meta");

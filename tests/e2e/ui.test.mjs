@@ -555,6 +555,34 @@ test('attachments: a small PNG shows uploading, then a thumbnail linking to /v1/
   assertNoPageErrors(page);
 });
 
+test('attachments: a URL attachment (spec: "a base64-encoded file or URL") is a link to that URL, http:// refused on both sides', async () => {
+  const page = await openPage('/e2e/plain.html');
+  await ok(page, 'init', WIDGET_ID);
+  await openWindow(page);
+  const url = 'https://cdn.example.com/catalogue/roadster.png';
+  const sent = await ok(page, 'send', { type: 'BASIC', message: 'the one in this picture', attachment: url, fileName: 'roadster.png' });
+  const stored = (await env.agent.messages(sent.threadId)).find((m) => m.attachment);
+  assert.equal(stored.attachment.url, url, 'the server keeps the link as sent');
+  const link = await waitFor(() => inShadow(page, (root) => {
+    const a = root.querySelector('.log .msg.visitor:not(.pending) a.file');
+    return a && { href: a.getAttribute('href'), target: a.target, rel: a.rel, download: a.hasAttribute('download'), img: !!a.querySelector('img'), text: a.textContent };
+  }), { message: 'link shown' });
+  // Before the fix the widget drew `{server}https://…`: a broken link and thumbnail.
+  assert.equal(link.href, url, 'the link is the URL itself, not prefixed with the server');
+  assert.equal(link.target, '_blank');
+  assert.match(link.rel, /noopener/);
+  assert.equal(link.download, false, 'not a download of a file the server does not hold');
+  assert.equal(link.img, false, 'a third-party image is not loaded inline');
+  assert.equal(link.text, 'roadster.png');
+
+  const refused = await fails(page, 'send', { type: 'BASIC', attachment: 'http://cdn.example.com/a.png', fileName: 'a.png' }, 'rejected');
+  assert.equal(refused.reason, 'invalid_message', 'the reason the server would give');
+  assert.match(refused.message, /https/, `the widget says why: ${refused.message}`);
+  const res = await env.agent.messages(sent.threadId);
+  assert.equal(res.filter((m) => m.attachment).length, 1, 'the http:// link reached nothing');
+  assertNoPageErrors(page);
+});
+
 test('attachments: an oversize file and a refused type give a clear error in the notice; nothing is sent', async (t) => {
   const page = await openPage('/e2e/plain.html');
   await ok(page, 'init', WIDGET_ID);
