@@ -288,6 +288,7 @@ async fn a_flood_is_rate_limited_with_retry_after_and_a_calm_client_is_not_slowe
     let (mut flood, _, _) = s.visitor(SINGLE).await;
     let (mut calm, _, _) = s.visitor(SINGLE).await;
     // 400 sends as fast as possible, every one with its own req.
+    let flood_start = Instant::now();
     for i in 0..400 {
         flood.send(json!({"type": "send", "req": format!("f{i}"), "body": {"kind": "BASIC", "text": format!("flood {i}")}})).await;
     }
@@ -299,8 +300,10 @@ async fn a_flood_is_rate_limited_with_retry_after_and_a_calm_client_is_not_slowe
     let mut acked = std::collections::BTreeSet::new();
     let mut limited = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
+    let mut last_answer = flood_start;
     while acked.len() + limited.len() < 400 && Instant::now() < deadline {
         let Some(v) = flood.try_recv(Duration::from_secs(5)).await else { break };
+        last_answer = Instant::now();
         check_frame(&v, "flood answer");
         match v["type"].as_str().unwrap() {
             "ack" => {
@@ -316,7 +319,12 @@ async fn a_flood_is_rate_limited_with_retry_after_and_a_calm_client_is_not_slowe
         }
     }
     assert_eq!(acked.len() + limited.len(), 400, "every send answered: {} acked, {} limited", acked.len(), limited.len());
-    assert!((35..=80).contains(&acked.len()), "about the burst got through: {}", acked.len());
+    // The bucket lets the burst through and then 20 per second for as long as the server
+    // took to read the flood: the bound follows the time it took, not a fixed figure
+    // (on a loaded 2-core machine reading 400 frames can take several seconds).
+    let refill = (20.0 * last_answer.duration_since(flood_start).as_secs_f64()).ceil() as usize;
+    let most = 40 + refill + 1;
+    assert!(acked.len() >= 35 && acked.len() <= most, "the burst and the refill got through: {} (at most {most})", acked.len());
 
     // Resending the limited ones slowly (as the widget does after retry_after_ms): each is
     // stored once, and the acked ones are not stored again.
