@@ -3,12 +3,9 @@
 //! reach a socket registered on node B in sequence order, with no gap and nothing twice —
 //! also across a PostgreSQL restart, when node A's notifications could not go out.
 //!
-//! Needs PostgreSQL's binaries (`scripts/setup.sh` installs them); the cluster is started
-//! here (initdb as the `postgres` user when run as root, a free loopback port).
+//! Needs PostgreSQL's binaries (`scripts/setup.sh` installs them); each test starts its own
+//! cluster (`common::pg::PgCluster`).
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,90 +16,10 @@ use livechat_server::service::{rules, SendOutcome, SendRequest};
 use livechat_server::store::{self as lstore, Effects, NewContent, Store};
 use tokio::sync::{mpsc, watch};
 
+mod common;
+use common::pg::PgCluster;
+
 const WIDGET: &str = "w1";
-
-/// A throwaway PostgreSQL cluster, stopped and removed on drop.
-struct Pg {
-    dir: tempfile::TempDir,
-    port: u16,
-    bin: PathBuf,
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false)
-}
-
-impl Pg {
-    fn bin_dir() -> PathBuf {
-        if let Ok(b) = std::env::var("PG_BIN") {
-            return b.into();
-        }
-        let base = Path::new("/usr/lib/postgresql");
-        let mut versions: Vec<u32> = std::fs::read_dir(base)
-            .expect("PostgreSQL is not installed: run scripts/setup.sh")
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
-            .filter(|v: &u32| base.join(v.to_string()).join("bin/initdb").exists())
-            .collect();
-        versions.sort();
-        base.join(versions.last().expect("no PostgreSQL version with initdb").to_string()).join("bin")
-    }
-
-    fn run(&self, exe: &str, args: &[&str]) {
-        let exe = self.bin.join(exe);
-        let out = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
-        } else {
-            Command::new(&exe).args(args).output()
-        }
-        .expect("run a PostgreSQL binary");
-        assert!(out.status.success(), "{exe:?} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    fn start_new() -> Pg {
-        let dir = tempfile::Builder::new().prefix("livechat-pg-").tempdir().unwrap();
-        if is_root() {
-            let st = Command::new("chown").args(["postgres:postgres"]).arg(dir.path()).status().unwrap();
-            assert!(st.success());
-        }
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let pg = Pg { dir, port, bin: Self::bin_dir() };
-        let data = pg.data();
-        pg.run("initdb", &["-D", &data, "-A", "trust", "-U", "postgres", "--no-instructions"]);
-        pg.start();
-        pg
-    }
-
-    fn data(&self) -> String {
-        self.dir.path().join("data").to_string_lossy().into_owned()
-    }
-
-    fn start(&self) {
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1", self.port, self.dir.path().display());
-        let log = self.dir.path().join("log").to_string_lossy().into_owned();
-        self.run("pg_ctl", &["-D", &self.data(), "-l", &log, "-w", "-o", &opts, "start"]);
-    }
-
-    fn stop(&self) {
-        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for Pg {
-    fn drop(&mut self) {
-        let data = self.data();
-        let exe = self.bin.join("pg_ctl");
-        let args = ["-D", data.as_str(), "-m", "immediate", "-w", "stop"];
-        let _ = if is_root() {
-            Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
-        } else {
-            Command::new(&exe).args(args).output()
-        };
-    }
-}
 
 struct Node {
     hub: Arc<Hub>,
@@ -164,8 +81,8 @@ async fn drain(rx: &mut mpsc::Receiver<Outbound>, into: &mut Vec<u64>) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_from_node_a_reach_node_b_in_order_across_a_database_restart() {
-    let pg = Pg::start_new();
-    let url = pg.url();
+    let pg = PgCluster::start();
+    let url = pg.url("postgres");
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let (_stop_tx, stop) = watch::channel(false);
@@ -243,7 +160,7 @@ async fn events_from_node_a_reach_node_b_in_order_across_a_database_restart() {
         let (s, p) = (store.clone(), principal.clone());
         tokio::task::spawn_blocking(move || (30..40).for_each(|n| send(&s, &p, n))).await.unwrap();
     }
-    pg.start();
+    pg.restart();
     wait_until("both buses back", Duration::from_secs(30), || a.cluster.ready() && b.cluster.ready()).await;
     // 3) and 10 more after it is back.
     {
@@ -266,8 +183,8 @@ async fn events_from_node_a_reach_node_b_in_order_across_a_database_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_and_leadership_cross_nodes() {
-    let pg = Pg::start_new();
-    let url = pg.url();
+    let pg = PgCluster::start();
+    let url = pg.url("postgres");
     let dir = tempfile::tempdir().unwrap();
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path()).unwrap());
     let (stop_a_tx, stop_a) = watch::channel(false);
