@@ -37,7 +37,7 @@ log "PostgreSQL on 127.0.0.1:$PG_PORT"
 
 PIDS=()
 cleanup() {
-  trap - EXIT INT TERM
+  trap '' INT TERM; trap - EXIT   # a second signal must not cut the cleanup short
   for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   as_pg "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
