@@ -14,7 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::config::AgentToken;
 use super::http::{error, json_response};
-use crate::store::StoreError;
+use crate::store::{StoreError, StoreResult};
 use crate::util::{ct_eq, now_ms};
 use crate::App;
 
@@ -58,6 +58,16 @@ fn authorize<'a>(app: &'a App, headers: &HeaderMap) -> Result<&'a AgentToken, Bo
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             Err(Box::new(cors(r)))
         }
+    }
+}
+
+/// The answer for a read or change of one conversation: `200` with `body(found)`, `404`
+/// when there is no such conversation, or the store's failure.
+fn one_conversation<T>(r: StoreResult<Option<T>>, body: impl FnOnce(T) -> serde_json::Value) -> Response {
+    match r {
+        Ok(Some(found)) => cors(json_response(StatusCode::OK, &body(found))),
+        Ok(None) => store_failure(StoreError::UnknownThread),
+        Err(e) => store_failure(e),
     }
 }
 
@@ -167,11 +177,8 @@ pub async fn get_one(
     if let Err(r) = authorize(&app, &headers) {
         return *r;
     }
-    match app.blocking(move |app| app.service.conversation(&id)).await {
-        Ok(Some(c)) => cors(json_response(StatusCode::OK, &json!({ "conversation": c }))),
-        Ok(None) => store_failure(StoreError::UnknownThread),
-        Err(e) => store_failure(e),
-    }
+    let found = app.blocking(move |app| app.service.conversation(&id)).await;
+    one_conversation(found, |c| json!({ "conversation": c }))
 }
 
 /// `GET /v1/conversations/{id}/messages`.
@@ -184,17 +191,8 @@ pub async fn messages(
         return *r;
     }
     let tid = id.clone();
-    match app
-        .blocking(move |app| app.service.conversation_messages(&tid))
-        .await
-    {
-        Ok(Some(m)) => cors(json_response(
-            StatusCode::OK,
-            &json!({ "thread_id": id, "messages": m }),
-        )),
-        Ok(None) => store_failure(StoreError::UnknownThread),
-        Err(e) => store_failure(e),
-    }
+    let found = app.blocking(move |app| app.service.conversation_messages(&tid)).await;
+    one_conversation(found, |m| json!({ "thread_id": id, "messages": m }))
 }
 
 #[derive(Deserialize)]
@@ -264,16 +262,8 @@ pub async fn set_status(
             ))
         }
     };
-    let result = app
-        .blocking(move |app| {
-            app.service.set_status(&id, status, now_ms())
-        })
-        .await;
-    match result {
-        Ok(Some(c)) => cors(json_response(StatusCode::OK, &json!({ "conversation": c }))),
-        Ok(None) => store_failure(StoreError::UnknownThread),
-        Err(e) => store_failure(e),
-    }
+    let changed = app.blocking(move |app| app.service.set_status(&id, status, now_ms())).await;
+    one_conversation(changed, |c| json!({ "conversation": c }))
 }
 
 /// `GET /v1/conversations/{id}/metadata` (spec 000 "Get Metadata").
@@ -286,17 +276,8 @@ pub async fn metadata(
         return *r;
     }
     let tid = id.clone();
-    match app
-        .blocking(move |app| app.service.conversation_metadata(&tid))
-        .await
-    {
-        Ok(Some(m)) => cors(json_response(
-            StatusCode::OK,
-            &json!({ "thread_id": id, "metadata": m }),
-        )),
-        Ok(None) => store_failure(StoreError::UnknownThread),
-        Err(e) => store_failure(e),
-    }
+    let found = app.blocking(move |app| app.service.conversation_metadata(&tid)).await;
+    one_conversation(found, |m| json!({ "thread_id": id, "metadata": m }))
 }
 
 /// Query of the event stream.
