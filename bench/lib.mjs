@@ -72,16 +72,17 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
  * Starts the release server with `configToml(opts)` and a static dir holding dist/ plus
  * `pages` ({path: html}) under /bench/. Returns {url, pid, stop()}.
  */
-export async function startServer({ pages = {}, dataRoot = process.env.BENCH_DATA_ROOT || tmpdir(), ...opts } = {}) {
+export async function startServer({ pages = {}, dataRoot = process.env.BENCH_DATA_ROOT || tmpdir(), widget = true, ...opts } = {}) {
   const bin = process.env.LIVECHAT_SERVER_BIN || join(REPO, 'target', 'release', 'livechat-server');
   if (!existsSync(bin)) throw new Error(`no server at ${bin}: cargo build --release -p livechat-server`);
   const dist = join(REPO, 'dist');
-  if (!existsSync(join(dist, 'widget', 'livechat_widget_bg.wasm'))) throw new Error('dist/ not built: bash scripts/build-widget.sh');
+  // `widget: false` (the load generator): no page is served, dist/ is not needed.
+  if (widget && !existsSync(join(dist, 'widget', 'livechat_widget_bg.wasm'))) throw new Error('dist/ not built: bash scripts/build-widget.sh');
   // The data dir (SQLite, synchronous = FULL) lives here: /tmp is on disk on this machine;
   // BENCH_DATA_ROOT=/dev/shm takes the fsync cost out (for seeding or to isolate it).
   const root = mkdtempSync(join(dataRoot, 'livechat-bench-'));
   const staticDir = join(root, 'static');
-  cpSync(dist, staticDir, { recursive: true });
+  if (widget) cpSync(dist, staticDir, { recursive: true });
   mkdirSync(join(staticDir, 'bench'), { recursive: true });
   for (const [name, html] of Object.entries(pages)) writeFileSync(join(staticDir, 'bench', name), html);
   const configPath = join(root, 'config.toml');

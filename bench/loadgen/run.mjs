@@ -10,7 +10,7 @@ import { startServer, REPO, WIDGET_ID, machineNote } from '../lib.mjs';
 
 const bin = join(REPO, 'bench', 'loadgen', 'target', 'release', 'livechat-loadgen');
 if (!existsSync(bin)) throw new Error('build it first: cargo build --release --manifest-path bench/loadgen/Cargo.toml');
-const server = await startServer();
+const server = await startServer({ widget: false });
 const ws = server.url.replace('http://', 'ws://') + '/v1/ws';
 try {
   const code = await new Promise((resolve) => {
