@@ -46,6 +46,11 @@ pub struct Limits {
     pub rate_limit_per_sec: f64,
     /// Token-bucket size (burst), frames.
     pub rate_limit_burst: f64,
+    /// Stored writes (`send`, `contextual_data`) per second per visitor, across all of the
+    /// visitor's sockets and every node (kept in the visitor's row).
+    pub visitor_rate_limit_per_sec: f64,
+    /// Burst of stored writes per visitor.
+    pub visitor_rate_limit_burst: f64,
     /// An idle session (no `hello`) expires after this many seconds.
     pub session_idle_timeout_secs: u64,
     /// How often the background sweep closes inactive threads, milliseconds.
@@ -72,6 +77,8 @@ impl Default for Limits {
             custom_data_max_bytes: 64 * 1024,
             rate_limit_per_sec: 20.0,
             rate_limit_burst: 40.0,
+            visitor_rate_limit_per_sec: 20.0,
+            visitor_rate_limit_burst: 40.0,
             session_idle_timeout_secs: 30 * 24 * 3600,
             sweep_interval_ms: 5_000,
             sync_messages_per_thread: 200,
@@ -314,7 +321,8 @@ impl Config {
                 ));
             }
         }
-        if self.limits.rate_limit_per_sec <= 0.0 || self.limits.rate_limit_burst < 1.0 {
+        let l = &self.limits;
+        if l.rate_limit_per_sec <= 0.0 || l.rate_limit_burst < 1.0 || l.visitor_rate_limit_per_sec <= 0.0 || l.visitor_rate_limit_burst < 1.0 {
             return Err("config: rate limits must be positive".into());
         }
         Ok(())

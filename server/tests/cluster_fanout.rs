@@ -51,6 +51,7 @@ fn send(store: &Arc<dyn Store>, principal: &str, n: usize) {
             thread_id: None,
             new_thread: false,
             content: NewContent { text: Some(format!("message {n}")), ..Default::default() },
+            rate: None,
             now: 1_700_000_000_000 + n as u64,
         };
     let out = lstore::write(&**store, move |tx| rules::send(tx, &req)).expect("send");

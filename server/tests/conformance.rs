@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use livechat_protocol::{Customer, Event, Json, MultiThreadStrategy, OutgoingBody, ThreadStatus};
 use livechat_server::config::Config;
+use livechat_server::service::rate::RateLimit;
 use livechat_server::service::{rules, AuthRequest, CatchUp, SendOutcome, Service};
 use livechat_server::store::{self, Effects, Principal, Store, StoreError};
 
@@ -147,6 +148,7 @@ macro_rules! cases {
             failed_rule_leaves_no_trace,
             effects_published_after_commit_in_order,
             row_level_unique_keys,
+            visitor_writes_share_one_bucket,
         );
     };
 }
@@ -416,6 +418,34 @@ mod cases {
         assert_eq!(seqs, vec![1, 2, 3]);
         let agent: usize = b.published.lock().unwrap().iter().map(|fx| fx.agent.len()).sum();
         assert_eq!(agent, 3, "thread_opened + two messages");
+    }
+
+    /// The visitor's write bucket lives in the store, so it holds whichever socket or node a
+    /// request comes through: here every request is a separate transaction.
+    pub fn visitor_writes_share_one_bucket(b: Backend) {
+        let s = b.service();
+        let p = visitor(&s, SINGLE);
+        let other = visitor(&s, SINGLE);
+        let limit = Some(RateLimit { per_sec: 2.0, burst: 3.0 });
+        let dir = std::env::temp_dir();
+        let send_at = |who: &Principal, req: &str, now: u64| {
+            let mut r = s.prepare_send(widget(&s, SINGLE), who.id.clone(), req.into(), None, false, text(req), &dir, now).expect("valid");
+            r.rate = limit;
+            run(s.send(r)).map(|o| matches!(o, SendOutcome::Stored { .. }))
+        };
+        for n in 0..3 {
+            assert_eq!(send_at(&p, &format!("r{n}"), T0), Ok(true), "the burst passes");
+        }
+        assert_eq!(send_at(&p, "r3", T0), Err(StoreError::RateLimited { retry_after_ms: 500 }));
+        assert_eq!(send_at(&p, "r0", T0), Ok(false), "a resend of a stored request is answered, not charged");
+        let mut c = s.prepare_context(widget(&s, SINGLE), p.id.clone(), "c1".into(), BTreeMap::from([("plan".to_string(), Json::from("gold"))]), MultiThreadStrategy::Active, T0 + 100).expect("valid");
+        c.rate = limit;
+        assert!(matches!(run(s.contextual_data(c)), Err(StoreError::RateLimited { retry_after_ms: 400 })), "contextual data draws on the same bucket");
+        assert_eq!(send_at(&other, "o1", T0), Ok(true), "another visitor has a bucket of their own");
+        assert_eq!(send_at(&p, "r3", T0 + 500), Ok(true), "one token after 1/rate");
+        assert!(matches!(send_at(&p, "r4", T0 + 500), Err(StoreError::RateLimited { .. })));
+        let stored: usize = events(&b, &p).iter().filter(|(_, e)| matches!(e, Event::Message { .. })).count();
+        assert_eq!(stored, 4, "refused writes left nothing");
     }
 
     pub fn row_level_unique_keys(b: Backend) {

@@ -29,6 +29,7 @@ fn send_req(principal: &str, req: &str, text: &str) -> SendRequest {
             text: Some(text.into()),
             ..Default::default()
         },
+        rate: None,
         now: 1_790_000_000_000,
     }
 }

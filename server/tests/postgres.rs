@@ -32,6 +32,7 @@ fn send_req(principal: &str, req: &str, text: &str) -> SendRequest {
         thread_id: None,
         new_thread: false,
         content: NewContent { text: Some(text.into()), ..Default::default() },
+        rate: None,
         now: T0,
     }
 }
@@ -199,6 +200,68 @@ async fn two_servers_on_one_database_share_sessions_and_history() {
     assert_eq!(next["message"]["thread_id"], thread.as_str(), "same active thread");
     let ev = b.recv_event().await;
     assert_eq!(ev["seq"], 3, "node b continues the principal's sequence: {ev}");
+    for n in nodes {
+        n.shutdown().await;
+    }
+}
+
+/// The visitor's write limit holds across nodes: two sockets of one visitor, on two nodes,
+/// each well under its own socket's limit, together get only the visitor's burst (plus the
+/// refill) through; the rest is answered `rate_limited` with a `retry_after_ms`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitors_write_limit_holds_across_nodes() {
+    let url = common::pg::shared().fresh_database();
+    let files = tempfile::tempdir().unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..2 {
+        let mut config = livechat_server::config::Config::from_toml_str(&common::config_toml("")).unwrap();
+        config.limits.visitor_rate_limit_per_sec = 2.0;
+        config.limits.visitor_rate_limit_burst = 10.0;
+        let s = livechat_server::start(livechat_server::ServerOptions {
+            config,
+            data_dir: files.path().to_path_buf(),
+            store: livechat_server::StoreSpec::Postgres(url.clone()),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            static_dir: None,
+            cluster: Some(url.clone()),
+        })
+        .await
+        .expect("node starts on postgres");
+        nodes.push(s);
+    }
+    let mut a = common::Client::connect(nodes[0].addr, Some(common::ORIGIN)).await.unwrap();
+    let (welcome, _) = a.hello(common::SINGLE, None, 0).await;
+    let session = welcome["session"].as_str().unwrap().to_string();
+    let mut b = common::Client::connect(nodes[1].addr, Some(common::ORIGIN)).await.unwrap();
+    b.hello(common::SINGLE, Some(&session), 0).await;
+    // 15 sends on each socket: under the socket limit (burst 40), over the visitor's (10).
+    let start = std::time::Instant::now();
+    for i in 0..15 {
+        for (c, node) in [(&mut a, "a"), (&mut b, "b")] {
+            c.send(serde_json::json!({"type": "send", "req": format!("{node}{i}"), "body": {"kind": "BASIC", "text": format!("{node} {i}")}})).await;
+        }
+    }
+    let (mut acked, mut limited) = (0, 0);
+    for c in [&mut a, &mut b] {
+        let mut answered = 0;
+        while answered < 15 {
+            let v = c.try_recv(std::time::Duration::from_secs(20)).await.expect("every send answered");
+            match v["type"].as_str() {
+                Some("ack") => acked += 1,
+                Some("error") => {
+                    assert_eq!(v["code"], "rate_limited", "{v}");
+                    assert!(v["retry_after_ms"].as_u64().is_some_and(|r| r > 0 && r <= 500), "{v}");
+                    limited += 1;
+                }
+                _ => continue,
+            }
+            answered += 1;
+        }
+    }
+    let most = 10 + (2.0 * start.elapsed().as_secs_f64()).ceil() as usize;
+    println!("visitor on two nodes: 30 sends, {acked} stored, {limited} rate_limited (at most {most} may pass)");
+    assert!(acked >= 10 && acked <= most, "{acked} stored; the visitor's burst is 10 (+2/s)");
+    assert_eq!(acked + limited, 30);
     for n in nodes {
         n.shutdown().await;
     }

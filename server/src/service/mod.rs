@@ -7,6 +7,7 @@
 //! storage block (call them from a blocking thread), except [`Service::send`] and
 //! [`Service::contextual_data`], which await the store's group-commit writer.
 
+pub mod rate;
 pub mod rules;
 
 use std::collections::BTreeMap;
@@ -43,6 +44,8 @@ pub struct SendRequest {
     pub new_thread: bool,
     /// What to store.
     pub content: NewContent,
+    /// The visitor's write limit (`None`: unlimited).
+    pub rate: Option<rate::RateLimit>,
     /// Now, ms.
     pub now: u64,
 }
@@ -81,6 +84,8 @@ pub struct ContextRequest {
     pub metadata: BTreeMap<String, Json>,
     /// Strategy.
     pub strategy: MultiThreadStrategy,
+    /// The visitor's write limit (`None`: unlimited).
+    pub rate: Option<rate::RateLimit>,
     /// Now, ms.
     pub now: u64,
 }
@@ -274,8 +279,15 @@ impl Service {
             thread_id,
             new_thread,
             content,
+            rate: Some(self.visitor_rate()),
             now,
         })
+    }
+
+    /// A visitor's stored writes (`send`, `contextual_data`) across all of their sockets.
+    fn visitor_rate(&self) -> rate::RateLimit {
+        let l = &self.config.limits;
+        rate::RateLimit { per_sec: l.visitor_rate_limit_per_sec, burst: l.visitor_rate_limit_burst }
     }
 
     /// Stores a visitor message (idempotent by `req`); resolves once durable.
@@ -302,6 +314,7 @@ impl Service {
             body_hash: sha256_hex(&serde_json::to_vec(&(&metadata, strategy)).unwrap_or_default()),
             metadata,
             strategy,
+            rate: Some(self.visitor_rate()),
             now,
         })
     }

@@ -4,6 +4,7 @@
 
 use livechat_protocol::{Attachment, Author, Event, MultiThreadStrategy, Seq, Thread, ThreadStatus};
 
+use super::rate::{Bucket, RateLimit};
 use super::{AuthRequest, ContextRequest, ContextResult, SendOutcome, SendRequest, Snapshot};
 use crate::store::{
     AgentEvent, AgentMessage, ConversationSummary, Effects, MetaRow, Principal, PrincipalView,
@@ -191,6 +192,7 @@ pub fn send(tx: &mut dyn Tx, req: &SendRequest) -> StoreResult<(SendOutcome, Eff
         let message = serde_json::from_str(&resp).map_err(internal)?;
         return Ok((SendOutcome::Duplicate { message }, Effects::default()));
     }
+    charge(tx, &req.principal_id, req.rate, req.now)?;
     let now = req.now;
     let mut fx = Effects::default();
     let thread_id = match &req.thread_id {
@@ -263,6 +265,20 @@ pub fn send(tx: &mut dyn Tx, req: &SendRequest) -> StoreResult<(SendOutcome, Eff
     ))
 }
 
+/// Takes one token from the visitor's write bucket (in the principal's row, which the rule
+/// has locked: the limit holds across the visitor's sockets on every node). A resent request
+/// that was already stored is answered before this and costs nothing; a refused one changes
+/// nothing (the savepoint rolls back).
+fn charge(tx: &mut dyn Tx, principal_id: &str, limit: Option<RateLimit>, now: u64) -> StoreResult<()> {
+    let Some(limit) = limit else { return Ok(()) };
+    let mut b = match tx.rate_bucket(principal_id)? {
+        Some((tokens, at)) => Bucket { tokens, at },
+        None => Bucket::full(limit, now),
+    };
+    b.take(limit, now).map_err(|retry_after_ms| StoreError::RateLimited { retry_after_ms })?;
+    tx.set_rate_bucket(principal_id, b.tokens, b.at)
+}
+
 /// Stores contextual data unless `req.req` was seen: targets by strategy (single-thread
 /// widgets: always the active thread), the pending queue when there is no target, the
 /// sticky queue for `ALL_PLUS_NEW`. Returns the result and whether it was a duplicate.
@@ -274,6 +290,7 @@ pub fn contextual_data(
     if let Some(resp) = check_request(tx, &req.principal_id, &req.req, "context", &req.body_hash)? {
         return Ok(((serde_json::from_str(&resp).map_err(internal)?, true), Effects::default()));
     }
+    charge(tx, &req.principal_id, req.rate, req.now)?;
     let now = req.now;
     let mut fx = Effects::default();
     let strategy = if req.multi_thread {

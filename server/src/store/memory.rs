@@ -13,6 +13,7 @@ use super::*;
 struct PrincipalRec {
     p: Option<Principal>,
     head: Seq,
+    rate: Option<(f64, u64)>,
 }
 
 #[derive(Clone)]
@@ -152,6 +153,7 @@ impl Tx for State {
             PrincipalRec {
                 p: Some(p.clone()),
                 head: 0,
+                rate: None,
             },
         );
         Ok(())
@@ -168,6 +170,17 @@ impl Tx for State {
 
     fn head(&mut self, principal_id: &str) -> StoreResult<Seq> {
         Ok(self.principals.get(principal_id).map_or(0, |r| r.head))
+    }
+
+    fn rate_bucket(&mut self, principal_id: &str) -> StoreResult<Option<(f64, u64)>> {
+        Ok(self.principals.get(principal_id).and_then(|r| r.rate))
+    }
+
+    fn set_rate_bucket(&mut self, principal_id: &str, tokens: f64, at: u64) -> StoreResult<()> {
+        if let Some(r) = self.principals.get_mut(principal_id) {
+            r.rate = Some((tokens, at));
+        }
+        Ok(())
     }
 
     fn next_seq(&mut self, principal_id: &str) -> StoreResult<Seq> {

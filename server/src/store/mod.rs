@@ -47,6 +47,11 @@ pub enum StoreError {
     ThreadClosed,
     /// The JWT id was already used.
     JtiReplayed,
+    /// The visitor's write limit is used up; a token is there after this many ms.
+    RateLimited {
+        /// Milliseconds until the next write may pass.
+        retry_after_ms: u64,
+    },
     /// Something failed in the backend.
     Internal(String),
 }
@@ -58,6 +63,7 @@ impl std::fmt::Display for StoreError {
             StoreError::UnknownThread => write!(f, "unknown thread"),
             StoreError::ThreadClosed => write!(f, "thread closed"),
             StoreError::JtiReplayed => write!(f, "jti already used"),
+            StoreError::RateLimited { retry_after_ms } => write!(f, "rate limited for {retry_after_ms} ms"),
             StoreError::Internal(e) => write!(f, "storage error: {e}"),
         }
     }
@@ -339,6 +345,10 @@ pub trait Tx {
     fn find_customer(&mut self, widget_id: &str, c: &Customer) -> StoreResult<Option<String>>;
     /// The principal's last sequence number (0 = none).
     fn head(&mut self, principal_id: &str) -> StoreResult<Seq>;
+    /// The principal's write bucket `(tokens, at_ms)`; `None` before its first charged write.
+    fn rate_bucket(&mut self, principal_id: &str) -> StoreResult<Option<(f64, u64)>>;
+    /// Stores the principal's write bucket.
+    fn set_rate_bucket(&mut self, principal_id: &str, tokens: f64, at: u64) -> StoreResult<()>;
     /// Increments and returns the principal's head sequence number.
     fn next_seq(&mut self, principal_id: &str) -> StoreResult<Seq>;
     /// Stores an event.

@@ -399,6 +399,17 @@ impl Tx for PgConn {
             .map_or(0, |r| u(r.get(0))))
     }
 
+    fn rate_bucket(&mut self, principal_id: &str) -> StoreResult<Option<(f64, u64)>> {
+        Ok(self
+            .opt("SELECT rate_tokens, rate_at FROM principals WHERE id = $1 AND rate_at IS NOT NULL", &[&principal_id])?
+            .map(|r| (r.get::<_, f64>(0), u(r.get(1)))))
+    }
+
+    fn set_rate_bucket(&mut self, principal_id: &str, tokens: f64, at: u64) -> StoreResult<()> {
+        self.exec("UPDATE principals SET rate_tokens = $2, rate_at = $3 WHERE id = $1", &[&principal_id, &tokens, &i(at)])?;
+        Ok(())
+    }
+
     fn next_seq(&mut self, principal_id: &str) -> StoreResult<Seq> {
         let r = self
             .opt(

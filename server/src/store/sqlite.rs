@@ -319,6 +319,19 @@ impl Tx for Connection {
             .unwrap_or(0) as Seq)
     }
 
+    fn rate_bucket(&mut self, principal_id: &str) -> StoreResult<Option<(f64, u64)>> {
+        Ok(self
+            .prepare_cached("SELECT rate_tokens, rate_at FROM principals WHERE id = ?1 AND rate_at IS NOT NULL")?
+            .query_row(params![principal_id], |r| Ok((r.get::<_, f64>(0)?, r.get::<_, i64>(1)? as u64)))
+            .optional()?)
+    }
+
+    fn set_rate_bucket(&mut self, principal_id: &str, tokens: f64, at: u64) -> StoreResult<()> {
+        self.prepare_cached("UPDATE principals SET rate_tokens = ?2, rate_at = ?3 WHERE id = ?1")?
+            .execute(params![principal_id, tokens, at as i64])?;
+        Ok(())
+    }
+
     fn next_seq(&mut self, principal_id: &str) -> StoreResult<Seq> {
         let seq: i64 = self
             .prepare_cached("UPDATE principals SET head_seq = head_seq + 1 WHERE id = ?1 RETURNING head_seq")?

@@ -1,7 +1,7 @@
 //! The visitor websocket, `GET /v1/ws`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use super::http;
 use crate::hub::Outbound;
+use crate::service::rate::{Bucket, RateLimit};
 use crate::service::{AuthRequest, CatchUp, SendOutcome, Service};
 use crate::store::{Principal, StoreError};
 use crate::util::{now_ms, random_id, sha256_hex};
@@ -61,29 +62,6 @@ pub async fn ws_handler(
         })
 }
 
-/// Per-connection token bucket.
-struct Bucket {
-    tokens: f64,
-    last: Instant,
-    rate: f64,
-    burst: f64,
-}
-
-impl Bucket {
-    fn take(&mut self) -> Result<(), u64> {
-        let now = Instant::now();
-        self.tokens =
-            (self.tokens + now.duration_since(self.last).as_secs_f64() * self.rate).min(self.burst);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            Ok(())
-        } else {
-            Err((((1.0 - self.tokens) / self.rate) * 1000.0).ceil().max(1.0) as u64)
-        }
-    }
-}
-
 enum Flow {
     Continue,
     Close(u16, &'static str),
@@ -99,7 +77,8 @@ struct Conn {
     rx: Option<mpsc::Receiver<Outbound>>,
     /// The last event sequence sent on this socket (live events at or below it are duplicates).
     last_seq: Seq,
-    bucket: Bucket,
+    /// This socket's frame bucket (the visitor's write bucket is in the store).
+    bucket: (Bucket, RateLimit),
     /// When the customer's JWT expires (ms): from then on the widget must `auth` again.
     auth_expires: Option<u64>,
     /// `reauth_required` was sent for the current expiry.
@@ -146,6 +125,12 @@ fn store_error(req: &str, e: StoreError) -> ServerFrame {
             error_code::INVALID_TOKEN,
             "jti was already used (tokens are single-use)",
         ),
+        StoreError::RateLimited { retry_after_ms } => ServerFrame::Error {
+            req,
+            code: error_code::RATE_LIMITED.into(),
+            message: "too many messages from this visitor; slow down".into(),
+            retry_after_ms: Some(retry_after_ms),
+        },
         StoreError::Internal(m) => {
             eprintln!("internal error: {m}");
             error_frame(req, error_code::INTERNAL, "internal error")
@@ -185,12 +170,8 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
 impl Conn {
     fn new(app: Arc<App>, origin: Option<String>) -> Conn {
         let l = &app.config.limits;
-        let bucket = Bucket {
-            tokens: l.rate_limit_burst,
-            last: Instant::now(),
-            rate: l.rate_limit_per_sec,
-            burst: l.rate_limit_burst,
-        };
+        let limit = RateLimit { per_sec: l.rate_limit_per_sec, burst: l.rate_limit_burst };
+        let bucket = (Bucket::full(limit, now_ms()), limit);
         Conn {
             id: app.conn_id(),
             app,
@@ -283,7 +264,8 @@ impl Conn {
     }
 
     async fn handle_text(&mut self, socket: &mut WebSocket, text: &str) -> Flow {
-        if let Err(retry) = self.bucket.take() {
+        let (bucket, limit) = &mut self.bucket;
+        if let Err(retry) = bucket.take(*limit, now_ms()) {
             let f = ServerFrame::Error {
                 req: req_of(text),
                 code: error_code::RATE_LIMITED.into(),
