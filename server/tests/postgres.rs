@@ -159,6 +159,16 @@ fn jti_idempotency_and_sessions_hold_across_nodes() {
     assert_eq!(submit(&*b, send_req(&va.id, "k", "two")).recv().unwrap().err(), Some(StoreError::Conflict));
 }
 
+/// Waits until a node's `/healthz` is 200: its cluster bus listens (before that it refuses
+/// sockets, as a balancer would see).
+async fn ready(addr: std::net::SocketAddr) {
+    let start = std::time::Instant::now();
+    while common::http(addr, "GET", "/healthz", &[], None).await.status != 200 {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "node {addr} not healthy in 20 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Two server nodes on one database (`--store postgres://…`): a visitor's session made on
 /// node A resumes on node B, which sees A's messages and continues the same sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -179,6 +189,7 @@ async fn two_servers_on_one_database_share_sessions_and_history() {
         })
         .await
         .expect("node starts on postgres");
+        ready(s.addr).await;
         nodes.push(s);
     }
     let mut a = common::Client::connect(nodes[0].addr, Some(common::ORIGIN)).await.unwrap();
@@ -227,6 +238,7 @@ async fn a_visitors_write_limit_holds_across_nodes() {
         })
         .await
         .expect("node starts on postgres");
+        ready(s.addr).await;
         nodes.push(s);
     }
     let mut a = common::Client::connect(nodes[0].addr, Some(common::ORIGIN)).await.unwrap();
