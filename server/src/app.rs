@@ -216,6 +216,7 @@ pub async fn start_with_store(opts: ServerOptions, store: Arc<dyn Store>) -> Res
         let source = Arc::new(crate::cluster::StoreSource(store.clone()));
         let c = Cluster::start(url, source, hub.clone(), shutdown_rx.clone());
         c.install();
+        c.announce_through(&*store);
         c
     });
     let publisher_cluster = cluster.clone();

@@ -211,6 +211,15 @@ async fn two_servers_on_one_database_share_sessions_and_history() {
     assert_eq!(next["message"]["thread_id"], thread.as_str(), "same active thread");
     let ev = b.recv_event().await;
     assert_eq!(ev["seq"], 3, "node b continues the principal's sequence: {ev}");
+    // Node a's socket hears of node b's commit (notified inside b's transaction).
+    let seen = loop {
+        let e = a.recv_event().await;
+        if e["seq"] == 3 {
+            break e;
+        }
+        assert!(e["seq"].as_u64() < Some(3), "in order, nothing skipped: {e}");
+    };
+    assert_eq!(seen["event"]["message"]["text"], "from node b", "{seen}");
     for n in nodes {
         n.shutdown().await;
     }

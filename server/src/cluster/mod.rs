@@ -23,6 +23,13 @@
 //! at its head read *before* its first socket registers ([`Cluster::on_register`]): what the
 //! socket's own replay or sync covers is at or above it.
 //!
+//! **Notified in the commit.** On a PostgreSQL store the `v`, `a`… payloads of a batch are
+//! sent by the store's writer inside the batch's transaction ([`Cluster::announcer`],
+//! `Store::set_announcer`): PostgreSQL delivers them if and only if it commits, so a node
+//! dying between commit and notify cannot hold an event back. On a store that cannot (the
+//! SQLite store the fan-out tests share between two buses) [`Cluster::publish`] sends them on
+//! the bus after commit.
+//!
 //! **Agent stream.** Agent events are published locally and forwarded once to every other
 //! node; the sending node ignores its own notifications. Agent streams have no sequence
 //! numbers to resume from: when the bus was down they are closed (code 1012) after it comes
@@ -106,6 +113,8 @@ pub struct Cluster {
     on_presence: Mutex<Option<Arc<dyn Fn(bool) + Send + Sync>>>,
     /// Asks local agent streams to close (after the bus was down).
     agent_reset: watch::Sender<u64>,
+    /// The store sends this node's event notifications inside its commits.
+    announced_by_store: AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -138,6 +147,7 @@ impl Cluster {
             online: Mutex::new(false),
             on_presence: Mutex::new(None),
             agent_reset: watch::channel(0).0,
+            announced_by_store: AtomicBool::new(false),
         });
         tokio::spawn(deliver(cluster.clone(), items_rx));
         tokio::spawn(bus(cluster.clone(), url.to_string(), out_rx, shutdown.clone()));
@@ -150,6 +160,17 @@ impl Cluster {
     pub fn install(self: &Arc<Self>) {
         let c = self.clone();
         self.hub.set_register_hook(Arc::new(move |principal: &str| c.on_register(principal)));
+    }
+
+    /// Hands the store this node's notification payloads to send inside its commits; if it
+    /// takes them, [`Cluster::publish`] no longer sends them after commit.
+    pub fn announce_through(&self, store: &dyn crate::store::Store) {
+        let node = self.node_id.clone();
+        let taken = store.set_announcer(crate::store::Announcer {
+            channel: CHANNEL,
+            payloads: Box::new(move |fx, out| payloads(&node, fx, out)),
+        });
+        self.announced_by_store.store(taken, Ordering::SeqCst);
     }
 
     /// Sets what runs when the cluster-wide agent presence flips.
@@ -177,19 +198,13 @@ impl Cluster {
         if fx.visitor.is_empty() && fx.agent.is_empty() {
             return;
         }
-        // Tell the others first, so a slow local delivery does not hold them up.
-        let mut heads: Vec<(&str, Seq)> = Vec::new();
-        for ev in &fx.visitor {
-            match heads.iter_mut().find(|(p, _)| *p == ev.principal_id) {
-                Some(h) => h.1 = h.1.max(ev.seq),
-                None => heads.push((&ev.principal_id, ev.seq)),
+        if !self.announced_by_store.load(Ordering::SeqCst) {
+            // Tell the others first, so a slow local delivery does not hold them up.
+            let mut out = Vec::new();
+            payloads(&self.node_id, fx, &mut out);
+            for p in out {
+                self.notify(p);
             }
-        }
-        for (p, seq) in heads {
-            self.notify(format!("v {} {} {}", self.node_id, p, seq));
-        }
-        for ev in &fx.agent {
-            self.notify(agent_payload(&self.node_id, ev));
         }
         let _ = self.items.send(Item::Local(fx.clone()));
     }
@@ -300,6 +315,24 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The notification for one agent event: inline when small, else what to read.
+/// The notifications for one mutation's effects: the highest committed seq per principal,
+/// then each agent event.
+fn payloads(node: &str, fx: &Effects, out: &mut Vec<String>) {
+    let mut heads: Vec<(&str, Seq)> = Vec::new();
+    for ev in &fx.visitor {
+        match heads.iter_mut().find(|(p, _)| *p == ev.principal_id) {
+            Some(h) => h.1 = h.1.max(ev.seq),
+            None => heads.push((&ev.principal_id, ev.seq)),
+        }
+    }
+    for (p, seq) in heads {
+        out.push(format!("v {node} {p} {seq}"));
+    }
+    for ev in &fx.agent {
+        out.push(agent_payload(node, ev));
+    }
+}
+
 fn agent_payload(node: &str, ev: &AgentEvent) -> String {
     if let Ok(json) = serde_json::to_string(ev) {
         if json.len() <= INLINE_MAX {

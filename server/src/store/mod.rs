@@ -22,6 +22,17 @@ pub mod writer;
 /// Receives the effects of every committed mutation, in commit order.
 pub type Publisher = std::sync::Arc<dyn Fn(&Effects) + Send + Sync>;
 
+/// Turns a mutation's effects into notification payloads that a backend able to notify
+/// inside a transaction (PostgreSQL `pg_notify`) sends in the batch's own transaction: they
+/// go out if and only if it commits, so no node crash between commit and notify can hold an
+/// event back.
+pub struct Announcer {
+    /// The notification channel.
+    pub channel: &'static str,
+    /// Appends the payloads for one mutation's effects.
+    pub payloads: Box<dyn Fn(&Effects, &mut Vec<String>) + Send + Sync>,
+}
+
 /// Completion of a submitted mutation: called exactly once, after the change is durable
 /// (or with the error that stopped it). It may run on a storage thread: keep it short.
 pub type Done<T> = Box<dyn FnOnce(StoreResult<T>) + Send>;
@@ -425,6 +436,12 @@ pub trait Tx {
 pub trait Store: Send + Sync + 'static {
     /// Sets where committed effects go (called once at start).
     fn set_publisher(&self, publisher: Publisher);
+    /// Sends `announcer`'s payloads inside each commit; false (the default) when the backend
+    /// cannot, and the caller must notify after commit itself.
+    fn set_announcer(&self, announcer: Announcer) -> bool {
+        let _ = announcer;
+        false
+    }
     /// Queues a write; `done` is called once, after the commit that made it durable (and
     /// after its effects were published), or with the error that stopped it. Returns at once
     /// for backends with a writer queue; the memory store runs it inline.

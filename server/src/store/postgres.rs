@@ -46,6 +46,7 @@ pub struct PostgresStore {
     rt: Mutex<Option<tokio::runtime::Runtime>>,
     handle: tokio::runtime::Handle,
     publisher: Arc<OnceLock<Publisher>>,
+    announcer: Arc<OnceLock<Announcer>>,
 }
 
 fn pg_err(e: tokio_postgres::Error) -> StoreError {
@@ -94,6 +95,7 @@ impl PostgresStore {
             .block_on(pool.get())
             .map_err(|e| format!("connect: {e}"))?;
         let publisher = Arc::new(OnceLock::new());
+        let announcer = Arc::new(OnceLock::new());
         let (tx, rx) = mpsc::channel();
         let p = publisher.clone();
         let w = PgWriter {
@@ -104,6 +106,7 @@ impl PostgresStore {
             }),
             pool: pool.clone(),
             rt: handle.clone(),
+            announcer: announcer.clone(),
         };
         let writer = std::thread::Builder::new()
             .name("pg-writer".into())
@@ -116,6 +119,7 @@ impl PostgresStore {
             rt: Mutex::new(Some(rt)),
             handle,
             publisher,
+            announcer,
         })
     }
 }
@@ -139,6 +143,10 @@ impl Drop for PostgresStore {
 impl Store for PostgresStore {
     fn set_publisher(&self, publisher: Publisher) {
         let _ = self.publisher.set(publisher);
+    }
+
+    fn set_announcer(&self, announcer: Announcer) -> bool {
+        self.announcer.set(announcer).is_ok()
     }
 
     fn submit(&self, f: WriteFn, done: Done<()>) {
@@ -221,6 +229,7 @@ struct PgWriter {
     conn: Option<PgConn>,
     pool: Pool,
     rt: tokio::runtime::Handle,
+    announcer: Arc<OnceLock<Announcer>>,
 }
 
 impl PgWriter {
@@ -288,6 +297,19 @@ impl writer::Conn for PgWriter {
     }
     fn tx(&mut self) -> Option<&mut dyn Tx> {
         self.conn.as_mut().map(|c| c as &mut dyn Tx)
+    }
+    fn announce(&mut self, effects: &[&Effects]) -> StoreResult<()> {
+        let Some(a) = self.announcer.get() else { return Ok(()) };
+        let mut payloads = Vec::new();
+        for fx in effects {
+            (a.payloads)(fx, &mut payloads);
+        }
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        let channel = a.channel;
+        self.conn()?.exec("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", &[&channel, &payloads])?;
+        Ok(())
     }
 }
 

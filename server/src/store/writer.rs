@@ -47,6 +47,12 @@ pub trait Conn {
     }
     /// The row-level operations on this connection (`None`: no connection).
     fn tx(&mut self) -> Option<&mut dyn Tx>;
+    /// Last statement of the batch before `COMMIT`: announces the committed jobs' effects
+    /// inside the transaction (PostgreSQL `pg_notify`). Default: nothing.
+    fn announce(&mut self, effects: &[&Effects]) -> StoreResult<()> {
+        let _ = effects;
+        Ok(())
+    }
 }
 
 /// A queued write and its completion.
@@ -136,6 +142,14 @@ fn commit_batch<C: Conn>(conn: &mut C, batch: Vec<Job>, publisher: &OnceLock<Pub
         }
     }
     if !open {
+        return retry;
+    }
+    let stored: Vec<&Effects> = ran.iter().filter(|r| r.ok && r.err.is_none()).map(|r| &r.effects).collect();
+    if let Err(e) = conn.announce(&stored) {
+        // Without its notifications the batch must not commit: other nodes would not hear of it.
+        eprintln!("announce failed: {e}");
+        conn.rollback();
+        answer_all(ran, Err(StoreError::Internal(format!("announce failed: {e}"))));
         return retry;
     }
     let committed = conn.commit().map_err(|e| {
