@@ -27,6 +27,7 @@
 //! | `null` | missing or `null` = `None` | `null` when `None` (a plain `Option`) |
 //! | `default` / `default(expr)` | missing = `Default` / `expr` | always (`default`) |
 //! | `flag` | missing = `false` | only when `true` (`default, skip_serializing_if = "is_false"`) |
+//! | `list` | missing = empty | only when not empty (`default, skip_serializing_if = "Vec::is_empty"`) |
 //!
 //! `as "key"` renames a field (`camelCase` results); `with Codec` reads and writes it in
 //! another form than its type's own (the stored message body, the customer in results).
@@ -136,7 +137,7 @@ declare!(tagged "kind" OutgoingBody {
 });
 
 declare!(tagged "type" ClientFrame {
-    Hello = "hello" { protocol: req, widget_id: req, session: opt, last_seq: default },
+    Hello = "hello" { protocol: req, widget_id: req, session: opt, last_seq: default, end_sessions: list },
     Auth = "auth" { req: req, jwt: req },
     Logout = "logout" { req: req },
     Send = "send" { req: req, thread_id: opt, new_thread: flag, body: req },
@@ -167,7 +168,7 @@ declare!(tagged "type" ServerFrame {
 
 declare!(record StoredState {
     version: req, widget_id: req, session: null, customer: null, last_seq: default, ui: req, language: null,
-    theme: null, threads: default, active_thread: null, outbox: default, config: null,
+    theme: null, threads: default, active_thread: null, outbox: default, config: null, ended_sessions: list,
 });
 declare!(record UiState { open: req, launcher: req, draft: default, unread: default, thread_list: default, new_thread: default });
 declare!(record OutboxItem { id: req, request: req, status: req, created_at: req });
@@ -589,6 +590,9 @@ macro_rules! read_field {
     ($o:ident, $key:expr, flag, $c:ty) => {
         or_default::<$c, bool>($o, $key)?
     };
+    ($o:ident, $key:expr, list, $c:ty) => {
+        or_default::<$c, _>($o, $key)?
+    };
     ($o:ident, $key:expr, default, $c:ty, $default:expr) => {
         match $o.get($key) {
             None => $default,
@@ -614,6 +618,11 @@ macro_rules! write_field {
     ($w:ident, $key:expr, flag, $c:ty, $v:expr) => {
         if *$v {
             put::<$c, bool>($w, $key, $v)
+        }
+    };
+    ($w:ident, $key:expr, list, $c:ty, $v:expr) => {
+        if !$v.is_empty() {
+            put::<$c, _>($w, $key, $v)
         }
     };
 }

@@ -415,7 +415,7 @@ impl Rig {
             Effect::Persist(state) => self.store.save(&state),
             Effect::ClearStorage { widget_id } => self.store.remove(&widget_id),
             Effect::ClaimSocket { .. } => {}
-            Effect::FetchConfig { widget_id } => {
+            Effect::FetchConfig { widget_id, .. } => {
                 let mut c = config(&widget_id);
                 c.id = widget_id.clone();
                 self.widget.handle_config(&widget_id, Ok(c), self.now);

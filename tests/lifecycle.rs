@@ -2,7 +2,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 mod common;
 
-use common::{config, ConfigAnswer, Harness, WIDGET};
+use common::{config, ConfigAnswer, Harness, T0, WIDGET};
 use livechat_widget::core::{ConfigError, ErrorCode, Lifecycle, Reply};
 use serde_json::json;
 
@@ -175,4 +175,96 @@ fn an_expired_customer_session_keeps_sends_waiting_until_a_fresh_auth() {
     assert!(matches!(h.reply(again), Some(Ok(Reply::Sent(_)))));
     assert_eq!(h.texts(), vec!["before expiry", "waits for the new token", "and this one"]);
     assert_eq!(h.replies.iter().filter(|(c, _)| *c == call).count(), 1, "exactly one callback");
+}
+
+/// When the configuration requests went out (relative to the start), and their numbers.
+fn fetches(h: &Harness) -> Vec<(u64, u32)> {
+    h.config_fetches.iter().map(|(t, n)| (t - T0, *n)).collect()
+}
+
+#[test]
+fn a_config_request_never_answered_is_retried_then_init_gets_config_unavailable() {
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Hold;
+    let init = h.call("init", Some(json!(WIDGET)));
+    let show = h.call("show", None);
+    assert_eq!(fetches(&h), vec![(0, 0)]);
+    let deadline = h.widget.poll_timeout().expect("a deadline while loading");
+    assert_eq!((deadline.at - T0, deadline.reason), (10_000, "config timeout"));
+    // 10 s per attempt, 1 s then 3 s between attempts: three requests, each its own number.
+    h.advance(33_999);
+    assert_eq!(fetches(&h), vec![(0, 0), (11_000, 1), (24_000, 2)]);
+    assert!(h.reply(init).is_none(), "still trying");
+    h.advance(1);
+    let e = h.reply(init).expect("init answered").unwrap_err();
+    assert_eq!(e.code, ErrorCode::ConfigUnavailable);
+    assert!(e.message.contains("3 attempts") && e.message.contains("no answer within 10 s"), "{}", e.message);
+    assert_eq!(h.reply(show).unwrap().unwrap_err().code, ErrorCode::ConfigUnavailable);
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Uninitialized);
+    assert_eq!(h.widget.poll_timeout(), None, "no timer left behind");
+    // Nothing more is asked, and a later init starts over with a number not used before
+    // (the URL of an attempt that may still hang would wait behind it).
+    h.advance(60_000);
+    assert_eq!(h.config_fetches.len(), 3);
+    h.config = ConfigAnswer::Ok(config(WIDGET));
+    assert!(matches!(h.call_ok("init", Some(json!(WIDGET))), Reply::Init(_)));
+    assert_eq!(h.config_fetches[3].1, 3);
+    assert_eq!(h.replies.iter().filter(|(c, _)| *c == init).count(), 1, "answered once");
+}
+
+#[test]
+fn a_failed_config_request_is_retried_and_a_later_answer_makes_init_ready() {
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Err(ConfigError::Unavailable("HTTP 503".into()));
+    let init = h.call("init", Some(json!(WIDGET)));
+    assert!(h.reply(init).is_none(), "a 503 is retried, not answered at once");
+    h.config = ConfigAnswer::Ok(config(WIDGET));
+    h.advance(1_000);
+    assert_eq!(fetches(&h), vec![(0, 0), (1_000, 1)]);
+    assert!(matches!(h.reply(init), Some(Ok(Reply::Init(_)))));
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Ready);
+    // Three failures in a row: the third one answers at once, with the last reason.
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Err(ConfigError::Unavailable("network error".into()));
+    let init = h.call("init", Some(json!(WIDGET)));
+    h.advance(3_999);
+    assert!(h.reply(init).is_none());
+    h.advance(1);
+    assert_eq!(fetches(&h), vec![(0, 0), (1_000, 1), (4_000, 2)]);
+    let e = h.reply(init).unwrap().unwrap_err();
+    assert_eq!(e.code, ErrorCode::ConfigUnavailable);
+    assert!(e.message.contains("network error"), "{}", e.message);
+    // A hung first attempt answered late (after its retry went out) is still taken, once.
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Hold;
+    let init = h.call("init", Some(json!(WIDGET)));
+    h.advance(11_000);
+    assert_eq!(h.config_fetches.len(), 2);
+    h.deliver_config();
+    assert!(matches!(h.reply(init), Some(Ok(Reply::Init(_)))));
+    h.advance(60_000);
+    assert_eq!(h.replies.iter().filter(|(c, _)| *c == init).count(), 1, "answered once");
+    assert_eq!(h.config_fetches.len(), 2);
+}
+
+#[test]
+fn an_unknown_widget_is_not_retried() {
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Err(ConfigError::UnknownWidget);
+    let e = h.call_err("init", Some(json!(WIDGET)));
+    assert_eq!(e.code, ErrorCode::UnknownWidget);
+    h.advance(60_000);
+    assert_eq!(h.config_fetches.len(), 1);
+}
+
+#[test]
+fn a_hung_refresh_of_a_cached_config_keeps_the_widget_ready() {
+    let mut h = Harness::ready();
+    h.config = ConfigAnswer::Hold;
+    h.reload();
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Ready);
+    h.advance(120_000);
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Ready);
+    assert!(h.widget.config().is_some());
+    assert_eq!(h.widget.poll_timeout().map(|d| d.reason), Some("heartbeat"), "no config timer left");
 }

@@ -29,12 +29,18 @@ fn storage() -> web_sys::Storage {
 
 /// A stored state with a cached configuration, so `init` is ready without the network.
 fn cached_state(open: bool) -> String {
+    cached_state_of(WIDGET, open)
+}
+
+/// A stored state with a cached configuration, so `init` is ready without a server (here
+/// a configuration request fails, and is retried for 4 s before `init` fails).
+fn cached_state_of(widget: &str, open: bool) -> String {
     let state = serde_json::json!({
-        "version": 1, "widget_id": WIDGET, "session": null, "customer": null, "last_seq": 0,
+        "version": 1, "widget_id": widget, "session": null, "customer": null, "last_seq": 0,
         "ui": {"open": open, "launcher": true, "draft": "kept draft"},
         "language": "hr-HR", "theme": null, "threads": [], "active_thread": null, "outbox": [],
         "config": {
-            "id": WIDGET, "title": "Test", "color": "#0b57d0",
+            "id": widget, "title": "Test", "color": "#0b57d0",
             "themes": {"dark": {"primary": "#111111"}}, "languages": [], "default_language": "en-US",
             "multi_thread": false, "attachments": {"max_bytes": 1000000, "allowed_types": ["image/*"]},
             "offline_message": "", "online": false, "ws_path": "/v1/ws"
@@ -81,6 +87,9 @@ impl Answer {
     fn code(&self) -> Option<String> {
         Reflect::get(&self.error, &"code".into()).ok().and_then(|c| c.as_string())
     }
+    fn message(&self) -> String {
+        Reflect::get(&self.error, &"message".into()).ok().and_then(|c| c.as_string()).unwrap_or_default()
+    }
     fn field(&self, name: &str) -> JsValue {
         Reflect::get(&self.result, &name.into()).unwrap_or(JsValue::UNDEFINED)
     }
@@ -99,6 +108,21 @@ fn live_chat() -> Function {
 
 /// Calls `liveChat(command, arg, cb)` and waits for the callback (or 1 s).
 async fn call(command: &str, arg: JsValue) -> Answer {
+    call_within(command, arg, 1_000).await
+}
+
+/// Leaves the active widget for a throwaway one (`clear` allows switching widgets), ready at
+/// once on its cached configuration, and clears that one too.
+async fn switch_away() {
+    let _ = call("clear", JsValue::NULL).await;
+    storage().set_item("livechat:switch-away", &cached_state_of("switch-away", false)).unwrap();
+    let a = call("init", "switch-away".into()).await;
+    assert!(a.error.is_null() || a.error.is_undefined(), "init failed: {:?}", a.error);
+    let _ = call("clear", JsValue::NULL).await;
+}
+
+/// [`call`], waiting up to `ms` for the callback.
+async fn call_within(command: &str, arg: JsValue, ms: u32) -> Answer {
     let calls = Rc::new(Cell::new(0u32));
     let slot: Rc<std::cell::RefCell<(JsValue, JsValue)>> = Default::default();
     let (c, s) = (calls.clone(), slot.clone());
@@ -108,7 +132,7 @@ async fn call(command: &str, arg: JsValue) -> Answer {
     });
     let thrown = live_chat().call3(&JsValue::NULL, &command.into(), &arg, cb.as_ref());
     assert!(thrown.is_ok(), "liveChat threw into the page for {command}");
-    for _ in 0..50 {
+    for _ in 0..ms / 20 {
         if calls.get() > 0 {
             break;
         }
@@ -126,11 +150,7 @@ fn json(text: &str) -> JsValue {
 
 async fn fresh_start() {
     ensure_booted();
-    let _ = call("clear", JsValue::NULL).await;
-    storage().set_item(KEY, &cached_state(false)).unwrap();
-    // `clear` allows switching widgets; use a throwaway id to leave the active one.
-    let _ = call("init", "switch-away".into()).await;
-    let _ = call("clear", JsValue::NULL).await;
+    switch_away().await;
     storage().set_item(KEY, &cached_state(false)).unwrap();
     let a = call("init", WIDGET.into()).await;
     assert!(a.error.is_null() || a.error.is_undefined(), "init failed: {:?}", a.error);
@@ -269,14 +289,13 @@ async fn state_is_persisted_and_restored_from_storage() {
 #[wasm_bindgen_test]
 async fn corrupt_stored_data_starts_clean() {
     ensure_booted();
-    let _ = call("clear", JsValue::NULL).await;
-    let _ = call("init", "switch-away".into()).await;
-    let _ = call("clear", JsValue::NULL).await;
-    // Garbage, then a cached config so init can be ready offline after discarding it.
+    switch_away().await;
     storage().set_item("livechat:corrupt-widget", "{not json").unwrap();
-    let a = call("init", "corrupt-widget".into()).await;
-    // No server here: with the garbage discarded there is no cached config either.
+    // No server here: with the garbage discarded there is no cached config either, so init
+    // fails once the configuration request failed three times (retried after 1 s and 3 s).
+    let a = call_within("init", "corrupt-widget".into(), 8_000).await;
     assert_eq!(a.code().as_deref(), Some("config_unavailable"));
+    assert!(a.message().contains("3 attempts"), "{}", a.message());
     assert_eq!(a.calls.get(), 1);
 }
 

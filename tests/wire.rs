@@ -129,6 +129,7 @@ fn rich_state() -> StoredState {
     config.languages = vec!["hr-HR".into(), "en-US".into()];
     config.multi_thread = true;
     s.config = Some(config);
+    s.ended_sessions = vec!["old-session".into(), TRICKY.into()];
     s
 }
 
@@ -159,8 +160,15 @@ fn client_frames() -> Vec<ClientFrame> {
     let metadata: std::collections::BTreeMap<String, Json> =
         tricky_metadata().as_object().unwrap().clone().into_iter().collect();
     vec![
-        ClientFrame::Hello { protocol: 1, widget_id: "w".into(), session: None, last_seq: 0 },
-        ClientFrame::Hello { protocol: 1, widget_id: "w".into(), session: Some(TRICKY.into()), last_seq: 42 },
+        ClientFrame::Hello { protocol: 1, widget_id: "w".into(), session: None, last_seq: 0, end_sessions: vec![] },
+        ClientFrame::Hello { protocol: 1, widget_id: "w".into(), session: Some(TRICKY.into()), last_seq: 42, end_sessions: vec![] },
+        ClientFrame::Hello {
+            protocol: 1,
+            widget_id: "w".into(),
+            session: None,
+            last_seq: 0,
+            end_sessions: vec!["old-1".into(), TRICKY.into()],
+        },
         ClientFrame::Auth { req: "a-1".into(), jwt: "x.y.z".into() },
         ClientFrame::Logout { req: "l-1".into() },
         ClientFrame::Send {

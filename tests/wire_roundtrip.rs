@@ -193,12 +193,13 @@ fn state(r: &mut Rng) -> StoredState {
         active_thread: r.opt(string),
         outbox: r.list(3, item),
         config: r.opt(config),
+        ended_sessions: r.list(3, string),
     }
 }
 
 fn client_frame(r: &mut Rng) -> ClientFrame {
     match r.below(6) {
-        0 => ClientFrame::Hello { protocol: r.below(3) as u32, widget_id: string(r), session: r.opt(string), last_seq: uint(r) },
+        0 => ClientFrame::Hello { protocol: r.below(3) as u32, widget_id: string(r), session: r.opt(string), last_seq: uint(r), end_sessions: r.list(3, string) },
         1 => ClientFrame::Auth { req: string(r), jwt: string(r) },
         2 => ClientFrame::Logout { req: string(r) },
         3 => ClientFrame::Send { req: string(r), thread_id: r.opt(string), new_thread: r.chance(50), body: body(r) },

@@ -32,6 +32,9 @@ pub const LANGUAGES: [&str; 31] = [
     "zh-Hant", "zh-TW",
 ];
 
+/// How many ended session tokens one `hello` may carry (more are ignored).
+pub const MAX_END_SESSIONS: usize = 8;
+
 /// The language used when none or an unsupported one is asked for.
 pub const DEFAULT_LANGUAGE: &str = "en-US";
 
@@ -55,6 +58,10 @@ pub enum ClientFrame {
         /// The last event sequence the widget applied (0 = none).
         #[serde(default)]
         last_seq: Seq,
+        /// Session tokens the visitor ended while offline (`logout`/`clear`): the server
+        /// ends them before it looks at `session` (at most [`MAX_END_SESSIONS`] are read).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        end_sessions: Vec<String>,
     },
     /// Authenticate the visitor as a customer with a JWT (spec 001 `auth`).
     Auth {
@@ -555,7 +562,7 @@ mod tests {
             serde_json::from_value(json!({"type":"hello","protocol":1,"widget_id":"w"})).unwrap();
         assert_eq!(
             f,
-            ClientFrame::Hello { protocol: 1, widget_id: "w".into(), session: None, last_seq: 0 }
+            ClientFrame::Hello { protocol: 1, widget_id: "w".into(), session: None, last_seq: 0, end_sessions: Vec::new() }
         );
     }
 

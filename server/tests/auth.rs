@@ -209,6 +209,34 @@ async fn logout_ends_the_session() {
 }
 
 #[tokio::test]
+async fn a_hello_ends_the_sessions_it_names_before_anything_else() {
+    // The widget logged out while offline: its next hello (a fresh visitor) names the old
+    // token; afterwards that token resumes nothing.
+    let s = TestServer::new().await;
+    let (mut c, _, _) = s.visitor(SINGLE).await;
+    let (ok, _) = auth(&mut c, SINGLE, "dave@example.com", "in").await;
+    let session = ok["session"].as_str().unwrap().to_string();
+    let ack = c.send_text("m1", "private").await;
+    assert_eq!(ack["type"], "ack", "{ack}");
+    drop(c); // the connection is lost; the widget logs out offline
+
+    let mut c = s.client().await;
+    c.send(json!({"type": "hello", "protocol": 1, "widget_id": SINGLE, "last_seq": 0,
+        "end_sessions": ["", "x".repeat(300), "not-a-session", session]}))
+        .await;
+    let w = c.recv().await;
+    assert_eq!(w["type"], "welcome", "{w}");
+    assert!(w.get("customer").is_none(), "a new anonymous visitor");
+    assert_ne!(w["session"], json!(session));
+    assert_eq!(c.recv_type("sync").await["threads"], json!([]));
+
+    let mut c = s.client().await;
+    let (w, sync) = c.hello(SINGLE, Some(&session), 0).await;
+    assert!(w.get("customer").is_none(), "the ended token no longer works: {w}");
+    assert_eq!(sync.unwrap()["threads"], json!([]), "nothing of the customer's history");
+}
+
+#[tokio::test]
 async fn an_expired_token_asks_for_reauth_and_holds_sends_until_a_fresh_auth() {
     let s = TestServer::new().await;
     let (mut c, _, _) = s.visitor(SINGLE).await;

@@ -140,6 +140,7 @@ macro_rules! cases {
             sticky_data_in_snapshot_and_new_threads,
             single_thread_ignores_strategy,
             sessions_resume_or_start_fresh,
+            hello_ends_the_named_sessions_first,
             resume_or_sync,
             auth_moves_history_and_jti_is_single_use,
             single_thread_auth_keeps_one_open_thread,
@@ -289,6 +290,29 @@ mod cases {
         let x = s.open_session(w, None, T0).unwrap();
         s.end_session(&x.token_hash).unwrap();
         assert!(s.open_session(w, Some(x.token), T0 + 1).unwrap().fresh);
+    }
+
+    pub fn hello_ends_the_named_sessions_first(b: Backend) {
+        let s = b.service();
+        let w = widget(&s, SINGLE);
+        let old = s.open_session(w, None, T0).unwrap();
+        let other = s.open_session(w, None, T0).unwrap();
+        // The visitor logged out offline: the next hello names the old token (among junk)
+        // and presents it too (a tab that did not hear of the logout): it resumes nothing.
+        let junk = vec![String::new(), "x".repeat(300), "not-a-session".into()];
+        let named = [junk.clone(), vec![old.token.clone()]].concat();
+        let opened = s.hello(w, Some(old.token.clone()), &named, T0 + 1).unwrap();
+        assert!(opened.fresh, "an ended session is never resumed by the hello that names it");
+        assert_ne!(opened.principal.id, old.principal.id);
+        assert!(s.open_session(w, Some(old.token.clone()), T0 + 2).unwrap().fresh, "ended for good");
+        assert!(!s.open_session(w, Some(other.token.clone()), T0 + 2).unwrap().fresh, "others untouched");
+        // At most MAX_END_SESSIONS are read: a ninth token is not ended.
+        let many: Vec<_> = (0..9).map(|_| s.open_session(w, None, T0).unwrap()).collect();
+        let tokens: Vec<String> = many.iter().map(|o| o.token.clone()).collect();
+        assert_eq!(livechat_protocol::MAX_END_SESSIONS, 8);
+        s.hello(w, None, &tokens, T0 + 3).unwrap();
+        assert!(s.open_session(w, Some(tokens[7].clone()), T0 + 4).unwrap().fresh);
+        assert!(!s.open_session(w, Some(tokens[8].clone()), T0 + 4).unwrap().fresh, "the ninth is ignored");
     }
 
     pub fn resume_or_sync(b: Backend) {

@@ -33,10 +33,13 @@ pub enum Effect {
         /// Which widget.
         widget_id: String,
     },
-    /// `GET /v1/widgets/{id}/config`, answer with `Widget::handle_config`.
+    /// `GET /v1/widgets/{id}/config?attempt={attempt}`, answer with `Widget::handle_config`.
     FetchConfig {
         /// Which widget.
         widget_id: String,
+        /// The page's n-th configuration request (from 0), for a URL of its own: a browser
+        /// holds a request for a URL still pending instead of sending it.
+        attempt: u32,
     },
     /// Open the websocket at this path on the server's origin.
     OpenSocket {

@@ -115,9 +115,10 @@ impl Widget {
                     self.send_requests();
                     self.open_socket_for_request(now);
                 } else {
-                    // Offline: forget the session locally; the server expires it.
-                    self.reset(true, now);
-                    self.reply_ok(call, self.reset_result(false));
+                    // Offline: the session ends here now, and on the server first thing on
+                    // the next connection (its token is kept, persisted, until then).
+                    self.reset_ending_session(now);
+                    self.reply_ok(call, self.reset_result(true));
                 }
             }
             Command::Clear { widget_id } => match widget_id {
@@ -127,12 +128,17 @@ impl Widget {
                 }
                 named => {
                     // With the widget id named, the spec asks to log the user out as well.
-                    let log_out = named.is_some() && self.state.customer.is_some() && self.connected();
-                    if log_out {
+                    let log_out = named.is_some() && self.state.customer.is_some();
+                    if log_out && self.connected() {
                         let req = self.rng.id("l-");
                         self.effects.push_back(Effect::SendFrame(ClientFrame::Logout { req }));
                     }
-                    self.reset(true, now);
+                    if log_out {
+                        // Also named in the next hello: ended even if the frame above is lost.
+                        self.reset_ending_session(now);
+                    } else {
+                        self.reset(true, now);
+                    }
                     self.reply_ok(call, self.reset_result(log_out));
                 }
             },

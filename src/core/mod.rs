@@ -8,13 +8,15 @@
 //! [`Widget`] coordinates typed parts, each with its own tests: [`Outbox`] (requests
 //! waiting for an ack), [`Connection`] (the socket's life), [`Session`] (auth/logout and
 //! re-authentication), [`Tabs`] (who owns the socket, what another tab's write brings),
-//! [`Calls`] (`liveChat` calls until answered), [`Texts`] (language tables and the first
+//! [`Calls`] (`liveChat` calls until answered), [`ConfigFetch`] (the configuration request's
+//! deadline and retries), [`Texts`] (language tables and the first
 //! mount's wait for them). What the server
 //! says is applied in `server.rs`, startup (`init`, stored state, configuration) is in
 //! `startup.rs`, commands and UI actions are executed in `execute.rs`.
 
 pub mod calls;
 pub mod command;
+pub mod config_fetch;
 pub mod connection;
 pub mod conversation;
 pub mod effect;
@@ -41,6 +43,7 @@ use livechat_protocol::{ClientFrame, Customer, Millis, WidgetConfig, PROTOCOL_VE
 
 pub use calls::Calls;
 pub use command::{Command, SendPayload};
+pub use config_fetch::ConfigFetch;
 pub use connection::Connection;
 use connection::Due;
 pub use conversation::Conversations;
@@ -78,6 +81,7 @@ pub struct Widget {
     state: StoredState,
     conversations: Conversations,
     config: Option<WidgetConfig>,
+    config_fetch: ConfigFetch,
     browser_languages: Vec<String>,
     online: bool,
     connection: Connection,
@@ -104,6 +108,7 @@ impl Widget {
             state: StoredState::fresh(""),
             conversations: Conversations::default(),
             config: None,
+            config_fetch: ConfigFetch::default(),
             browser_languages,
             online: false,
             connection: Connection::default(),
@@ -240,7 +245,8 @@ impl Widget {
     /// Returns the earliest moment the core wants `handle_timeout`, with the reason.
     pub fn poll_timeout(&self) -> Option<Deadline> {
         let socket_or_outbox = earliest(self.connection.poll_timeout(), self.outbox.poll_timeout());
-        earliest(socket_or_outbox, self.texts.poll_timeout())
+        let texts_or_config = earliest(self.texts.poll_timeout(), self.config_fetch.poll_timeout());
+        earliest(socket_or_outbox, texts_or_config)
     }
 
     // ----- inputs -------------------------------------------------------------------
@@ -308,6 +314,7 @@ impl Widget {
                 widget_id: self.state.widget_id.clone(),
                 session: self.state.session.clone(),
                 last_seq: self.state.last_seq,
+                end_sessions: self.state.ended_sessions.clone(),
             }));
         }
         self.settle(now);
@@ -324,6 +331,7 @@ impl Widget {
 
     /// A timer armed from [`Widget::poll_timeout`] fired (early or late calls are fine).
     pub fn handle_timeout(&mut self, now: Millis) {
+        self.handle_config_timeout(now);
         match self.connection.handle_timeout(now, &mut self.rng, &mut self.effects) {
             Some(Due::Connect) => self.open_socket(now),
             Some(Due::Abandoned) => self.session.forget_sent(),
@@ -361,24 +369,38 @@ impl Widget {
 
     // ----- reset ------------------------------------------------------------------------
 
-    /// Back to a fresh anonymous state for the same widget (`logout`, `clear`).
+    /// Back to a fresh anonymous state for the same widget (`logout`, `clear`). Sessions
+    /// still to be ended on the server are kept (and written again after the clear).
     fn reset(&mut self, clear_storage: bool, now: Millis) {
         self.cancel_pending("the widget was reset by logout or clear");
         let widget_id = self.state.widget_id.clone();
         let keep_config = self.state.config.clone();
+        let ended = core::mem::take(&mut self.state.ended_sessions);
         self.state = StoredState::fresh(&widget_id);
         self.state.config = keep_config;
+        self.state.ended_sessions = ended;
         self.conversations = Conversations::default();
         self.outbox = Outbox::default();
         self.switch_allowed = true;
         if clear_storage {
             self.effects.push_back(Effect::ClearStorage { widget_id });
         }
-        // Nothing to write until something changes again.
-        self.persisted = Some(self.snapshot());
+        // Nothing to write until something changes again, but sessions still to end.
+        self.persisted = self.state.ended_sessions.is_empty().then(|| self.snapshot());
         self.render = true;
         self.connection.restart(&mut self.effects);
         self.open_socket(now);
+    }
+
+    /// [`Widget::reset`] that keeps the dropped session's token for the next `hello`, whose
+    /// `end_sessions` makes the server end it before anything else (`logout`/`clear` while
+    /// offline, or a `logout` frame that may be lost with the socket `clear` closes). The
+    /// list stays short: a new session needs the server, whose `welcome` empties it.
+    fn reset_ending_session(&mut self, now: Millis) {
+        if let Some(session) = self.state.session.take() {
+            self.state.ended_sessions.push(session);
+        }
+        self.reset(true, now);
     }
 
     fn reset_result(&self, logged_out: bool) -> Reply {
@@ -389,6 +411,7 @@ impl Widget {
     fn teardown(&mut self) {
         self.cancel_pending("another widget was initialized");
         self.connection.stop(&mut self.effects);
+        self.config_fetch.stop();
         self.lifecycle = Lifecycle::Uninitialized;
         self.render = true;
     }

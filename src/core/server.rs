@@ -16,6 +16,8 @@ impl Widget {
         self.connection.handle_frame();
         match frame {
             ServerFrame::Welcome { session, customer, online, .. } => {
+                // The server ended the sessions our hello named before welcoming us.
+                self.state.ended_sessions.clear();
                 self.state.session = Some(session);
                 self.state.customer = customer;
                 self.online = online;

@@ -6,6 +6,7 @@ use alloc::string::{String, ToString};
 
 use livechat_protocol::{error_code, Millis, WidgetConfig};
 
+use super::config_fetch::{self, Due};
 use super::effect::InitResult;
 use super::{ApiError, CallId, Conversations, Effect, ErrorCode, Lifecycle, Outbox, Reply, StoredState, Widget};
 
@@ -34,7 +35,7 @@ impl Widget {
             self.outbox = Outbox::new(core::mem::take(&mut stored.outbox));
             self.state = stored;
         }
-        self.effects.push_back(Effect::FetchConfig { widget_id: widget_id.to_string() });
+        self.config_fetch.start(widget_id, now, &mut self.effects);
         if self.config.is_some() {
             // A cached configuration renders at once; the fetch refreshes it.
             self.become_ready(now);
@@ -42,11 +43,16 @@ impl Widget {
         self.settle(now);
     }
 
-    /// Answers [`Effect::FetchConfig`].
+    /// Answers [`Effect::FetchConfig`] (any attempt: a late good answer is still taken). A
+    /// network or server failure is retried (`core::config_fetch`) before `init` fails.
     pub fn handle_config(&mut self, widget_id: &str, result: Result<WidgetConfig, ConfigError>, now: Millis) {
         if self.lifecycle == Lifecycle::Uninitialized || widget_id != self.state.widget_id {
             return;
         }
+        if matches!(result, Err(ConfigError::Unavailable(_))) && self.config_fetch.handle_failed(now) {
+            return self.settle(now); // tried again after a pause
+        }
+        self.config_fetch.stop();
         match result {
             Ok(config) => {
                 self.online = config.online;
@@ -68,7 +74,7 @@ impl Widget {
                     ),
                     ConfigError::Unavailable(why) => ApiError::new(
                         ErrorCode::ConfigUnavailable,
-                        format!("could not load the widget configuration: {why}"),
+                        format!("could not load the widget configuration ({}): {why}", config_fetch::ATTEMPTS),
                     ),
                 };
                 self.calls.fail_start(&error, &mut self.effects);
@@ -78,6 +84,14 @@ impl Widget {
             Err(_) => {}
         }
         self.settle(now);
+    }
+
+    /// The configuration request's timer: a retry is due, or the last attempt went unanswered.
+    pub(super) fn handle_config_timeout(&mut self, now: Millis) {
+        let widget_id = self.state.widget_id.clone();
+        if self.config_fetch.handle_timeout(&widget_id, now, &mut self.effects) == Some(Due::TimedOut) {
+            self.handle_config(&widget_id, Err(ConfigError::Unavailable(config_fetch::TIMED_OUT.into())), now);
+        }
     }
 
     pub(super) fn start(&mut self, call: CallId, widget_id: String) {

@@ -61,6 +61,10 @@ pub struct StoredState {
     /// The last widget configuration seen, so a reload renders without the network.
     #[serde(default)]
     pub config: Option<WidgetConfig>,
+    /// Session tokens ended by `logout`/`clear` that the server has not heard of yet: the
+    /// next `hello` ends them first (absent when empty, so older entries read the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ended_sessions: Vec<String>,
 }
 
 impl StoredState {
@@ -79,6 +83,7 @@ impl StoredState {
             active_thread: None,
             outbox: Vec::new(),
             config: None,
+            ended_sessions: Vec::new(),
         }
     }
 

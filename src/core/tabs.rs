@@ -154,6 +154,8 @@ impl Widget {
         if adoption.send_now {
             self.flush_outbox();
         }
+        // Sessions another tab ended offline: whoever connects next names them.
+        self.state.ended_sessions = other.ended_sessions.clone();
         if identity_changed {
             self.state.session = other.session.clone();
             self.state.customer = other.customer.clone();

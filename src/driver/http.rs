@@ -44,20 +44,22 @@ fn settle(promise: &Promise, then: impl FnOnce(JsValue) + 'static) {
 
 /// Fetches a widget's configuration from the server at `base`; the answer arrives as
 /// [`Input::Config`]. `prefetched` is the loader's request for it (started while the wasm
-/// downloaded); when it failed, the configuration is fetched again.
-pub fn fetch_config(base: &str, widget_id: String, prefetched: Option<Promise>) {
+/// downloaded); when it failed, the configuration is fetched again. Each attempt has its own
+/// URL (`?attempt=n`): Chromium holds a request for a URL that is still pending (HTTP cache
+/// lock) instead of sending it. How long an attempt may take is the core's business.
+pub fn fetch_config(base: &str, widget_id: String, attempt: u32, prefetched: Option<Promise>) {
     if let Some(early) = prefetched {
         let base = base.to_string();
         return settle(&early, move |response| {
             if response.is_instance_of::<Response>() {
                 read_config(widget_id, response);
             } else {
-                fetch_config(&base, widget_id, None);
+                fetch_config(&base, widget_id, attempt, None);
             }
         });
     }
     let Some(window) = web_sys::window() else { return done(widget_id, Err(unavailable("no window"))) };
-    let url = format!("{base}/v1/widgets/{widget_id}/config");
+    let url = format!("{base}/v1/widgets/{widget_id}/config?attempt={attempt}");
     settle(&window.fetch_with_str(&url), move |response| read_config(widget_id, response));
 }
 

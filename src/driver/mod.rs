@@ -297,9 +297,9 @@ impl Driver {
                     self.launcher_saved.clear();
                     self.store.remove(&widget_id);
                 }
-                Effect::FetchConfig { widget_id } => {
+                Effect::FetchConfig { widget_id, attempt } => {
                     let prefetched = self.prefetched.take().filter(|(id, _)| *id == widget_id).map(|(_, p)| p);
-                    http::fetch_config(&self.base, widget_id, prefetched);
+                    http::fetch_config(&self.base, widget_id, attempt, prefetched);
                 }
                 Effect::OpenSocket { path } => {
                     self.generation = self.generation.wrapping_add(1);

@@ -93,6 +93,8 @@ pub struct FakeServer {
     pub reauth: bool,
     /// Never answer pings (half-open socket).
     pub silent: bool,
+    /// Session tokens a `hello` asked to end, in order (kept across visitors).
+    pub ended_sessions: Vec<String>,
 }
 
 impl FakeServer {
@@ -138,13 +140,18 @@ impl FakeServer {
     pub fn receive(&mut self, frame: ClientFrame, now: u64) {
         self.received.push(frame.clone());
         match frame {
-            ClientFrame::Hello { session, last_seq, .. } => {
+            ClientFrame::Hello { session, last_seq, end_sessions, .. } => {
+                // Ended before this hello's own session is looked at.
+                if end_sessions.iter().any(|t| Some(t) == self.session.as_ref()) {
+                    self.session = None;
+                }
+                self.ended_sessions.extend(end_sessions);
                 let known = session.is_some() && session == self.session;
                 let resumable = known && last_seq <= self.events.len() as u64;
                 if !known {
                     // No or unknown session: a new anonymous visitor with nothing yet.
                     let received = std::mem::take(&mut self.received);
-                    *self = FakeServer { up: true, received, next_id: self.next_id, multi_thread: self.multi_thread, silent: self.silent, refuse_sends: self.refuse_sends, ..Default::default() };
+                    *self = FakeServer { up: true, received, next_id: self.next_id, multi_thread: self.multi_thread, silent: self.silent, refuse_sends: self.refuse_sends, ended_sessions: std::mem::take(&mut self.ended_sessions), ..Default::default() };
                     self.session = Some(self.id("sess-"));
                 }
                 self.outbound.push_back(ServerFrame::Welcome {
@@ -315,6 +322,8 @@ pub struct Harness {
     pub hold_texts: bool,
     next_call: CallId,
     held_config: Option<String>,
+    /// When each configuration request went out, and its attempt number.
+    pub config_fetches: Vec<(u64, u32)>,
 }
 
 impl Harness {
@@ -342,6 +351,7 @@ impl Harness {
             hold_texts: false,
             next_call: 0,
             held_config: None,
+            config_fetches: Vec::new(),
         }
     }
 
@@ -427,14 +437,17 @@ impl Harness {
                 self.clears += 1;
                 self.store.remove(&widget_id)
             }
-            Effect::FetchConfig { widget_id } => match self.config.clone() {
-                ConfigAnswer::Ok(mut c) => {
-                    c.id = widget_id.clone();
-                    self.widget.handle_config(&widget_id, Ok(c), self.now)
+            Effect::FetchConfig { widget_id, attempt } => {
+                self.config_fetches.push((self.now, attempt));
+                match self.config.clone() {
+                    ConfigAnswer::Ok(mut c) => {
+                        c.id = widget_id.clone();
+                        self.widget.handle_config(&widget_id, Ok(c), self.now)
+                    }
+                    ConfigAnswer::Err(e) => self.widget.handle_config(&widget_id, Err(e), self.now),
+                    ConfigAnswer::Hold => self.held_config = Some(widget_id),
                 }
-                ConfigAnswer::Err(e) => self.widget.handle_config(&widget_id, Err(e), self.now),
-                ConfigAnswer::Hold => self.held_config = Some(widget_id),
-            },
+            }
             Effect::OpenSocket { .. } => {
                 self.opens += 1;
                 self.open_times.push(self.now);

@@ -126,8 +126,10 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
     // A returning visitor: the launcher as the widget left it, without waiting for anything.
     ready(() => (draw(snapshot) ? later(busy || snapshot.open) : load()));
   } else {
-    // A first visit: the launcher from the configuration, in the visitor's language.
-    config.then((r) => (r && r.ok ? r.clone().json() : null)).then((c) => ready(() => {
+    // A first visit: the launcher from the configuration, in the visitor's language. A
+    // configuration that takes over 3 s (a hung request) is left to the widget, which
+    // bounds and retries it (core/config_fetch.rs) and answers init either way.
+    Promise.race([config.then((r) => (r && r.ok ? r.clone().json() : null)), new Promise((go) => setTimeout(go, 3e3))]).then((c) => ready(() => {
       const tags = Object.keys(LABELS);
       const find = (t) => tags.find((l) => l.toLowerCase() === String(t).toLowerCase());
       // As core::language::resolve_default with no language chosen by the page.

@@ -25,6 +25,12 @@ use crate::store::{
     Principal, Store, StoreError, StoreResult,
 };
 use crate::util::{random_id, sha256_hex};
+use livechat_protocol::MAX_END_SESSIONS;
+
+/// A session token as a client may present it (anything else resumes and ends nothing).
+fn valid_token(t: &str) -> bool {
+    !t.is_empty() && t.len() <= 256
+}
 use crate::validate;
 
 /// A `send`.
@@ -202,14 +208,34 @@ impl Service {
     /// live (known, not ended, this widget, not idle past `session_idle_timeout_secs`);
     /// otherwise a new anonymous visitor with a new token. Blocking.
     pub fn open_session(&self, widget: &WidgetSettings, token: Option<String>, now: u64) -> StoreResult<Opened> {
+        self.hello(widget, token, &[], now)
+    }
+
+    /// `hello`: first ends the sessions the visitor ended while offline (`end_sessions`,
+    /// each token its own proof; at most [`MAX_END_SESSIONS`], malformed ones ignored), in
+    /// the same transaction as it then resolves `token` — so a hello can never resume a
+    /// session it names — then [`Service::open_session`]'s rule. Blocking.
+    pub fn hello(&self, widget: &WidgetSettings, token: Option<String>, end_sessions: &[String], now: u64) -> StoreResult<Opened> {
         let idle_ms = self.config.limits.session_idle_timeout_secs.saturating_mul(1000);
-        if let Some(token) = token.filter(|s| !s.is_empty() && s.len() <= 256) {
-            let hash = sha256_hex(token.as_bytes());
+        let ended: Vec<String> = end_sessions
+            .iter()
+            .take(MAX_END_SESSIONS)
+            .filter(|t| valid_token(t))
+            .map(|t| sha256_hex(t.as_bytes()))
+            .collect();
+        let token = token.filter(|t| valid_token(t));
+        if token.is_some() || !ended.is_empty() {
+            let hash = token.as_ref().map(|t| sha256_hex(t.as_bytes()));
             let (h, wid) = (hash.clone(), widget.id.clone());
             let found = self.write(move |tx| {
-                Ok((rules::resolve_session(tx, &h, &wid, now, idle_ms)?, Effects::default()))
+                rules::end_sessions(tx, &ended)?;
+                let found = match &h {
+                    Some(h) => rules::resolve_session(tx, h, &wid, now, idle_ms)?,
+                    None => None,
+                };
+                Ok((found, Effects::default()))
             })?;
-            if let Some((principal, auth_expires)) = found {
+            if let (Some((principal, auth_expires)), Some(token), Some(hash)) = (found, token, hash) {
                 return Ok(Opened {
                     principal,
                     token,

@@ -332,6 +332,15 @@ pub fn contextual_data(
     Ok(((result, false), fx))
 }
 
+/// Ends the sessions of these token hashes (`logout` while offline, named by the next
+/// `hello`); unknown ones are ignored.
+pub fn end_sessions(tx: &mut dyn Tx, token_hashes: &[String]) -> StoreResult<()> {
+    for h in token_hashes {
+        tx.end_session(h)?;
+    }
+    Ok(())
+}
+
 /// A session token's principal, if the session is live: known, not ended, of this widget,
 /// used within `idle_ms`. Marks it used.
 pub fn resolve_session(

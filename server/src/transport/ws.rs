@@ -294,8 +294,9 @@ impl Conn {
                     widget_id,
                     session,
                     last_seq,
+                    end_sessions,
                 } => {
-                    self.hello(socket, protocol, widget_id, session, last_seq)
+                    self.hello(socket, protocol, widget_id, session, last_seq, end_sessions)
                         .await
                 }
                 _ => {
@@ -400,6 +401,7 @@ impl Conn {
         widget_id: String,
         session: Option<String>,
         last_seq: Seq,
+        end_sessions: Vec<String>,
     ) -> Flow {
         if protocol != PROTOCOL_VERSION {
             let f = error_frame(
@@ -441,7 +443,8 @@ impl Conn {
             .app
             .blocking(move |app| {
                 let w = &app.config.widgets[widx];
-                let opened = app.service.open_session(w, session, now_ms())?;
+                // Sessions the visitor ended while offline end first (service::Service::hello).
+                let opened = app.service.hello(w, session, &end_sessions, now_ms())?;
                 // Register first, then read: nothing committed later can be missed; events both
                 // read here and delivered live are dropped by sequence number.
                 app.hub.register(conn, &opened.principal.id, &w.id, tx);
