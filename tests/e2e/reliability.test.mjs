@@ -197,7 +197,8 @@ test('1. connection dropped after send, before the ack: resent with the same id,
   await waitFor(async () => (await storedWithTag(agent, lostAck)).length === 1, { message: 'the server stored it' });
   const sendsA = () => proxy.framesOf('up', 'send').filter((f) => f.json.body.text === lostAck);
   const reqA = sendsA()[0].json.req;
-  assert.ok(proxy.framesOf('down', 'ack').some((f) => f.json.req === reqA && f.lost), 'the server acked, the ack was lost');
+  // The ack leaves the server just after the commit the agent API saw: wait for the proxy to see it.
+  await waitFor(() => proxy.framesOf('down', 'ack').some((f) => f.json.req === reqA && f.lost), { message: 'the server acked, the ack was lost' });
   assert.equal((await callState(page, idA)).count, 0, 'no answer without an ack');
   const pendingState = await widgetState(page);
   assert.ok(pendingState.messages.some((m) => m.text === lostAck && m.cls.includes('pending')), 'shown as sending meanwhile');
