@@ -14,6 +14,14 @@
 //!
 //! There is no timer: a batch is whatever queued up while the previous one was committing,
 //! so a lone request is not delayed and a busy server amortizes each fsync over many requests.
+//!
+//! Savepoints are not free (SQLite copies every page a savepoint first touches into its
+//! statement journal; PostgreSQL pays two round trips per job), and jobs rarely fail. So a
+//! batch first runs without them; only when a job fails (or panics) is the transaction
+//! rolled back and the batch run again, one savepoint per job, as described above. A write
+//! function may run more than once by contract ([`WriteFn`]). After such a failure the next
+//! [`CAREFUL_BATCHES`] batches use savepoints from the start, so a stream of bad requests
+//! does not make every batch run twice.
 
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, OnceLock};
@@ -23,6 +31,9 @@ use super::{Done, Effects, Publisher, StoreError, StoreResult, Tx, WriteFn};
 /// Most jobs in one transaction: bounds the latency a batch adds to its first job and the
 /// size of what one commit writes.
 pub const MAX_BATCH: usize = 256;
+
+/// Batches run with savepoints from the start after a batch in which a job failed.
+pub const CAREFUL_BATCHES: u32 = 8;
 
 /// A write connection as the writer drives it.
 pub trait Conn {
@@ -90,7 +101,10 @@ pub fn reject(job: Job, e: StoreError) {
 /// The writer thread's loop: runs until every sender is dropped and the queue is empty.
 pub fn run<C: Conn>(mut conn: C, jobs: Receiver<Job>, publisher: Arc<OnceLock<Publisher>>) {
     let mut retry: Vec<Job> = Vec::new();
+    let mut careful = 0u32;
     loop {
+        // Jobs to retry after a conflict with another node run with savepoints.
+        let retrying = !retry.is_empty();
         let mut batch = std::mem::take(&mut retry);
         if batch.is_empty() {
             match jobs.recv() {
@@ -104,8 +118,69 @@ pub fn run<C: Conn>(mut conn: C, jobs: Receiver<Job>, publisher: Arc<OnceLock<Pu
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        if careful == 0 && !retrying {
+            match commit_fast(&mut conn, batch, &publisher) {
+                Ok(()) => continue,
+                Err(b) => {
+                    careful = CAREFUL_BATCHES;
+                    batch = b;
+                }
+            }
+        } else {
+            careful = careful.saturating_sub(1);
+        }
         retry = commit_batch(&mut conn, batch, &publisher);
     }
+}
+
+/// Runs `batch` in one transaction without savepoints, commits, publishes, answers. When a
+/// job fails, panics or the transaction breaks, everything is rolled back and the batch
+/// comes back untouched (nobody answered, nothing published) for [`commit_batch`].
+fn commit_fast<C: Conn>(conn: &mut C, mut batch: Vec<Job>, publisher: &OnceLock<Publisher>) -> Result<(), Vec<Job>> {
+    if conn.begin().is_err() {
+        return Err(batch);
+    }
+    let mut effects = Vec::with_capacity(batch.len());
+    for job in batch.iter_mut() {
+        let Some(tx) = conn.tx() else {
+            conn.rollback();
+            return Err(batch);
+        };
+        let f = &mut job.f;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(tx))) {
+            Ok(Ok(fx)) if !conn.aborted() => effects.push(fx),
+            _ => {
+                conn.rollback();
+                return Err(batch);
+            }
+        }
+    }
+    let refs: Vec<&Effects> = effects.iter().collect();
+    let announced = conn.announce(&refs);
+    drop(refs);
+    let committed = match announced {
+        // Without its notifications the batch must not commit: other nodes would not hear of it.
+        Err(e) => {
+            eprintln!("announce failed: {e}");
+            conn.rollback();
+            Err(StoreError::Internal(format!("announce failed: {e}")))
+        }
+        Ok(()) => conn.commit().map_err(|e| {
+            eprintln!("commit failed: {e}");
+            conn.rollback();
+            StoreError::Internal(format!("commit failed: {e}"))
+        }),
+    };
+    let ran: Vec<Ran> = batch
+        .into_iter()
+        .zip(effects)
+        .map(|(job, effects)| Ran { ok: true, effects, err: None, done: job.done })
+        .collect();
+    if committed.is_ok() {
+        publish(publisher, &ran);
+    }
+    answer_all(ran, committed);
+    Ok(())
 }
 
 /// Runs `batch` in one transaction, commits, publishes, answers. Returns the jobs to retry.
