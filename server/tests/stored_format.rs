@@ -227,10 +227,25 @@ fn postgres_stored_format() {
 }
 
 /// A data directory written before refinery (versions in `PRAGMA user_version`) opens: its
-/// migrations are recorded as applied, not run again, and its data is intact.
+/// migrations are recorded as applied, not run again, and its data is intact — including
+/// what V4 (append-friendly messages) converts: a message, its event and its send's answer
+/// stored as JSON copies read back the same, and new message numbers continue after it.
 #[test]
 fn sqlite_database_from_before_refinery_opens() {
+    use livechat_protocol::{Author, Event, Message};
     let dir = tempfile::tempdir().unwrap();
+    let message = Message {
+        id: "old-message".into(),
+        thread_id: "old-thread".into(),
+        client_id: Some("req-1".into()),
+        author: Author::Visitor,
+        agent_name: None,
+        text: Some("hello from before".into()),
+        attachment: None,
+        custom: false,
+        created_at: 5,
+    };
+    let event = Event::Message { message: message.clone() };
     {
         let c = rusqlite::Connection::open(dir.path().join("livechat.sqlite3")).unwrap();
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite");
@@ -239,16 +254,42 @@ fn sqlite_database_from_before_refinery_opens() {
         }
         c.execute_batch(
             "PRAGMA user_version = 2; \
-             INSERT INTO principals(id, widget_id, kind, head_seq, created_at) VALUES ('old-visitor', 'w-single', 'visitor', 7, 1);",
+             INSERT INTO principals(id, widget_id, kind, head_seq, created_at) VALUES ('old-visitor', 'w-single', 'visitor', 7, 1); \
+             INSERT INTO threads(id, widget_id, principal_id, status, created_at, last_activity_at, updated_at) \
+               VALUES ('old-thread', 'w-single', 'old-visitor', 'OPEN', 1, 5, 5); \
+             INSERT INTO messages(id, thread_id, client_id, author, text, custom, created_at) \
+               VALUES ('old-message', 'old-thread', 'req-1', 'visitor', 'hello from before', 0, 5);",
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO events(principal_id, seq, body, created_at) VALUES ('old-visitor', 7, ?1, 5)",
+            [serde_json::to_string(&event).unwrap()],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES ('old-visitor', 'req-1', 'send', 'h', ?1, 5)",
+            [serde_json::to_string(&message).unwrap()],
         )
         .unwrap();
     }
     let store = livechat_server::store::sqlite::SqliteStore::open(dir.path()).expect("opens the old database");
-    let head = livechat_server::store::read(&store, |tx| tx.head("old-visitor")).unwrap();
+    let (head, events, request, messages) = livechat_server::store::read(&store, |tx| {
+        Ok((tx.head("old-visitor")?, tx.events_after("old-visitor", 0)?, tx.request("old-visitor", "req-1")?, tx.thread_messages("old-thread", 0)?))
+    })
+    .unwrap();
     assert_eq!(head, 7);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, 7);
+    assert_eq!(serde_json::to_value(&events[0].1).unwrap(), serde_json::to_value(&event).unwrap());
+    let request = request.expect("the idempotency row survives");
+    assert_eq!((request.kind.as_str(), request.body_hash.as_str()), ("send", "h"));
+    assert_eq!(request.response, serde_json::to_string(&message).unwrap());
+    assert_eq!(messages.iter().map(|m| m.message.clone()).collect::<Vec<_>>(), vec![message]);
     drop(store);
     let c = rusqlite::Connection::open(dir.path().join("livechat.sqlite3")).unwrap();
     let applied: i64 = c.query_row("SELECT COUNT(*) FROM refinery_schema_history", [], |r| r.get(0)).unwrap();
     let shipped = std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/sqlite")).unwrap().count();
     assert_eq!(applied as usize, shipped, "every migration applied on top of the old database");
+    let next: i64 = c.query_row("SELECT seq FROM sqlite_sequence WHERE name = 'messages'", [], |r| r.get(0)).unwrap();
+    assert_eq!(next, 1, "message numbers continue after the old ones");
 }

@@ -264,6 +264,25 @@ fn customer_of(sub: Option<String>, stp: Option<String>) -> Option<Customer> {
     }
 }
 
+/// The message row inserted last on this connection (`last_insert_rowid`, when that was a
+/// message: rowid tables written by the rules are threads, attachments and messages, and
+/// a rule stores the message right before its event and its idempotency row), as visitors
+/// see it.
+fn last_inserted_message(c: &Connection) -> StoreResult<Option<(i64, Message)>> {
+    let n = c.last_insert_rowid();
+    Ok(c
+        .prepare_cached(&format!(
+            "SELECT {MSG_COLS} FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id WHERE m.n = ?1"
+        ))?
+        .query_row(params![n], |r| Ok((n, msg_from_row(r)?.message)))
+        .optional()?)
+}
+
+/// `n` of the message row `message` repeats exactly, when it is the last one inserted.
+fn last_message(c: &Connection, message: &Message) -> StoreResult<Option<i64>> {
+    Ok(last_inserted_message(c)?.filter(|(_, m)| m == message).map(|(n, _)| n))
+}
+
 fn meta_rows(st: &mut rusqlite::CachedStatement<'_>, p: impl rusqlite::Params) -> StoreResult<Vec<MetaRow>> {
     let rows = st.query_map(p, |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)? as u64))
@@ -340,22 +359,43 @@ impl Tx for Connection {
     }
 
     fn insert_event(&mut self, principal_id: &str, seq: Seq, event: &Event, now: u64) -> StoreResult<()> {
+        // A message event refers to the message row it repeats (inserted just before by the
+        // same rule) instead of holding a copy of its JSON; anything else keeps its JSON.
+        if let Event::Message { message } = event {
+            if let Some(n) = last_message(self, message)? {
+                self.prepare_cached("INSERT INTO events(principal_id, seq, message_n, created_at) VALUES (?1, ?2, ?3, ?4)")?
+                    .execute(params![principal_id, seq as i64, n, now as i64])?;
+                return Ok(());
+            }
+        }
         self.prepare_cached("INSERT INTO events(principal_id, seq, body, created_at) VALUES (?1, ?2, ?3, ?4)")?
             .execute(params![principal_id, seq as i64, serde_json::to_string(event)?, now as i64])?;
         Ok(())
     }
 
     fn events_after(&mut self, principal_id: &str, after: Seq) -> StoreResult<Vec<(Seq, Event)>> {
-        let mut st = self.prepare_cached(
-            "SELECT seq, body FROM events WHERE principal_id = ?1 AND seq > ?2 ORDER BY seq",
-        )?;
+        let mut st = self.prepare_cached(&format!(
+            "SELECT {MSG_COLS}, e.seq, e.body FROM events e LEFT JOIN messages m ON m.n = e.message_n \
+             LEFT JOIN attachments a ON a.id = m.attachment_id \
+             WHERE e.principal_id = ?1 AND e.seq > ?2 ORDER BY e.seq"
+        ))?;
         let rows = st.query_map(params![principal_id, after as i64], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            let body: Option<String> = r.get(16)?;
+            let message = match body {
+                Some(_) => None,
+                None => Some(msg_from_row(r)?.message),
+            };
+            Ok((r.get::<_, i64>(15)?, body, message))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (seq, body) = row?;
-            out.push((seq as Seq, serde_json::from_str(&body)?));
+            let (seq, body, message) = row?;
+            let event = match (body, message) {
+                (Some(body), _) => serde_json::from_str(&body)?,
+                (None, Some(message)) => Event::Message { message },
+                (None, None) => return Err(internal(format!("event {seq} has neither body nor message"))),
+            };
+            out.push((seq as Seq, event));
         }
         Ok(out)
     }
@@ -590,19 +630,45 @@ impl Tx for Connection {
     }
 
     fn request(&mut self, principal_id: &str, req: &str) -> StoreResult<Option<RequestRow>> {
-        Ok(self
-            .prepare_cached("SELECT kind, body_hash, response FROM requests WHERE principal_id = ?1 AND req = ?2")?
+        let row = self
+            .prepare_cached(&format!(
+                "SELECT {MSG_COLS}, r.kind, r.body_hash, r.response FROM requests r \
+                 LEFT JOIN messages m ON m.n = r.message_n LEFT JOIN attachments a ON a.id = m.attachment_id \
+                 WHERE r.principal_id = ?1 AND r.req = ?2"
+            ))?
             .query_row(params![principal_id, req], |r| {
-                Ok(RequestRow {
-                    kind: r.get(0)?,
-                    body_hash: r.get(1)?,
-                    response: r.get(2)?,
-                })
+                let response: Option<String> = r.get(17)?;
+                let message = match response {
+                    Some(_) => None,
+                    None => Some(msg_from_row(r)?.message),
+                };
+                Ok((r.get::<_, String>(15)?, r.get::<_, String>(16)?, response, message))
             })
-            .optional()?)
+            .optional()?;
+        let Some((kind, body_hash, response, message)) = row else { return Ok(None) };
+        let response = match (response, message) {
+            (Some(r), _) => r,
+            // A send's answer is its message: stored as a reference to the row.
+            (None, Some(m)) => serde_json::to_string(&m)?,
+            (None, None) => return Err(internal("request without a response")),
+        };
+        Ok(Some(RequestRow { kind, body_hash, response }))
     }
 
     fn insert_request(&mut self, principal_id: &str, req: &str, r: &RequestRow, now: u64) -> StoreResult<()> {
+        // A send's answer is the JSON of the message the rule just stored: keep a reference
+        // to that row when it reproduces the answer exactly, else the answer itself.
+        if r.kind == "send" {
+            if let Some((n, m)) = last_inserted_message(self)? {
+                if serde_json::to_string(&m)? == r.response {
+                    self.prepare_cached(
+                        "INSERT INTO requests(principal_id, req, kind, body_hash, message_n, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?
+                    .execute(params![principal_id, req, r.kind, r.body_hash, n, now as i64])?;
+                    return Ok(());
+                }
+            }
+        }
         self.prepare_cached(
             "INSERT INTO requests(principal_id, req, kind, body_hash, response, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?

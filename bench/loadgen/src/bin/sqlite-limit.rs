@@ -14,9 +14,12 @@
 //! - `message`: what one visitor message writes in the current schema
 //!   (`server/migrations/sqlite/`), for `--entities` active visitors each with one thread:
 //!   the statements of `rules::send` minus its reads.
+//! - `message-v2`: the same in the schema before issue 11 §5 (migrations V1 + V2: a unique
+//!   index on the random message id, JSON copies of the message in its event and its
+//!   idempotency row).
 //!
 //! Usage: sqlite-limit [--dir DIR] [--rows 200000] [--batch 256] [--seconds 20]
-//!        [--shape append|random|message|all] [--entities 100] [--no-savepoints]
+//!        [--shape append|random|message-v2|message|all] [--entities 100] [--no-savepoints]
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -31,6 +34,8 @@ struct Args {
     shapes: Vec<String>,
     entities: u64,
     savepoints: bool,
+    page_size: u64,
+    bg_checkpoint: bool,
 }
 
 fn parse_args() -> Args {
@@ -39,9 +44,11 @@ fn parse_args() -> Args {
         rows: 200_000,
         batch: 256,
         seconds: 20,
-        shapes: vec!["append".into(), "random".into(), "message".into()],
+        shapes: vec!["append".into(), "random".into(), "message-v2".into(), "message".into()],
         entities: 100,
         savepoints: true,
+        page_size: 4096,
+        bg_checkpoint: false,
     };
     let v: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -56,6 +63,12 @@ fn parse_args() -> Args {
             "--entities" => a.entities = num().max(1),
             "--shape" if val == "all" => {}
             "--shape" => a.shapes = vec![val.clone()],
+            "--page-size" => a.page_size = num(),
+            "--bg-checkpoint" => {
+                a.bg_checkpoint = true;
+                i += 1;
+                continue;
+            }
             "--no-savepoints" => {
                 a.savepoints = false;
                 i += 1;
@@ -69,8 +82,9 @@ fn parse_args() -> Args {
 }
 
 /// The server's connection settings (server/src/store/sqlite.rs, `open_conn`).
-fn open(path: &std::path::Path) -> Connection {
+fn open(path: &std::path::Path, page_size: u64) -> Connection {
     let c = Connection::open(path).unwrap();
+    c.pragma_update(None, "page_size", page_size as i64).unwrap();
     c.pragma_update(None, "journal_mode", "WAL").unwrap();
     c.pragma_update(None, "synchronous", "FULL").unwrap();
     c.pragma_update(None, "temp_store", "MEMORY").unwrap();
@@ -105,7 +119,7 @@ fn schema(c: &Connection, shape: &str) {
              CREATE INDEX t_principal ON t(principal_id, seq);
              CREATE INDEX t_req ON t(principal_id, req);"
         }
-        "message" => {
+        "message" | "message-v2" => {
             let mut s = String::new();
             let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../server/migrations/sqlite");
             let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
@@ -115,6 +129,10 @@ fn schema(c: &Connection, shape: &str) {
                 n[1..].split("__").next().unwrap().parse::<u32>().unwrap_or(0)
             });
             for p in files {
+                let v: u32 = p.file_name().unwrap().to_string_lossy()[1..].split("__").next().unwrap().parse().unwrap_or(0);
+                if shape == "message-v2" && v > 2 {
+                    continue;
+                }
                 s.push_str(&std::fs::read_to_string(p).unwrap());
                 s.push('\n');
             }
@@ -181,12 +199,13 @@ fn insert(c: &Connection, shape: &str, rng: &mut Rng, n: u64, ents: &mut [Entity
             .unwrap();
         }
         "message" => message_row(c, rng, n, &mut ents[(n % ents.len() as u64) as usize]),
+        "message-v2" => message_v2_row(c, rng, n, &mut ents[(n % ents.len() as u64) as usize]),
         _ => unreachable!(),
     }
 }
 
-/// The writes of one visitor message (`rules::send` without its reads), current schema.
-fn message_row(c: &Connection, rng: &mut Rng, n: u64, e: &mut Entity) {
+/// The same before V3 (the schema of V1 + V2): JSON copies in the event and the request.
+fn message_v2_row(c: &Connection, rng: &mut Rng, n: u64, e: &mut Entity) {
     e.seq += 1;
     let now = 1_764_633_600_000 + n as i64;
     let id = new_id(rng);
@@ -217,15 +236,62 @@ fn message_row(c: &Connection, rng: &mut Rng, n: u64, e: &mut Entity) {
     .unwrap();
 }
 
+/// The writes of one visitor message (`rules::send` without its reads), current schema:
+/// the event and the idempotency row refer to the message row.
+fn message_row(c: &Connection, rng: &mut Rng, n: u64, e: &mut Entity) {
+    e.seq += 1;
+    let now = 1_764_633_600_000 + n as i64;
+    let id = new_id(rng);
+    let req = format!("lg-{n}");
+    c.prepare_cached(
+        "INSERT INTO messages(id, thread_id, client_id, author, text, custom, created_at) VALUES (?1, ?2, ?3, 'visitor', ?4, 0, ?5)",
+    )
+    .unwrap()
+    .execute(params![id, e.thread, req, format!("load message {n}"), now])
+    .unwrap();
+    let m = c.last_insert_rowid();
+    c.prepare_cached("UPDATE threads SET last_activity_at = ?2, updated_at = ?2 WHERE id = ?1")
+        .unwrap()
+        .execute(params![e.thread, now])
+        .unwrap();
+    c.prepare_cached("UPDATE principals SET head_seq = head_seq + 1 WHERE id = ?1")
+        .unwrap()
+        .execute(params![e.principal])
+        .unwrap();
+    c.prepare_cached("INSERT INTO events(principal_id, seq, message_n, created_at) VALUES (?1, ?2, ?3, ?4)")
+        .unwrap()
+        .execute(params![e.principal, e.seq as i64, m, now])
+        .unwrap();
+    c.prepare_cached(
+        "INSERT INTO requests(principal_id, req, kind, body_hash, message_n, created_at) VALUES (?1, ?2, 'send', ?3, ?4, ?5)",
+    )
+    .unwrap()
+    .execute(params![e.principal, req, "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", m, now])
+    .unwrap();
+}
+
 fn run(a: &Args, shape: &str) {
     let dir = a.dir.join(format!("sqlite-limit-{}-{shape}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bench.sqlite3");
-    let c = open(&path);
+    let c = open(&path, a.page_size);
     schema(&c, shape);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let ckpt = a.bg_checkpoint.then(|| {
+        // The writer never checkpoints; another connection does, off the commit path.
+        c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        let (p, stop) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let r = open(&p, 4096);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = r.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    });
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut ents = if shape == "message" { setup_entities(&c, &mut rng, a.entities) } else { Vec::new() };
+    let mut ents = if shape.starts_with("message") { setup_entities(&c, &mut rng, a.entities) } else { Vec::new() };
     let deadline = Instant::now() + Duration::from_secs(a.seconds);
     let t0 = Instant::now();
     let mut n = 0u64;
@@ -256,10 +322,14 @@ fn run(a: &Args, shape: &str) {
     let tail = last_half.0.elapsed().as_secs_f64();
     let wal = std::fs::metadata(dir.join("bench.sqlite3-wal")).map(|m| m.len()).unwrap_or(0);
     let db = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(t) = ckpt {
+        let _ = t.join();
+    }
     drop(c);
     let _ = std::fs::remove_dir_all(&dir);
     println!(
-        "| {shape:<8} | {n:>9} | {:>6} | {:>10.0} | {:>15.0} | {:>13.2} | {:>8.1} | {:>7.1} |",
+        "| {shape:<10} | {n:>9} | {:>6} | {:>10.0} | {:>15.0} | {:>13.2} | {:>8.1} | {:>7.1} |",
         a.batch,
         n as f64 / secs,
         if tail > 0.0 { (n - last_half.1) as f64 / tail } else { f64::NAN },
@@ -273,14 +343,17 @@ fn main() {
     let a = parse_args();
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
-        "SQLite {} insert-only, WAL, synchronous=FULL, {} rows/commit, savepoint per row: {}, dir {} (load average {})\n",
+        "SQLite {} insert-only, WAL, synchronous=FULL, {} rows/commit, savepoint per row: {}, page size {}, checkpoints {}, {} entities, dir {} (load average {})\n",
         rusqlite::version(),
         a.batch,
         a.savepoints,
+        a.page_size,
+        if a.bg_checkpoint { "on another thread" } else { "automatic (on commit)" },
+        a.entities,
         a.dir.display(),
         load.split_whitespace().take(3).collect::<Vec<_>>().join(" ")
     );
-    println!("| shape    |      rows |  batch |     rows/s | 2nd half rows/s | commit ms avg |   db MiB | wal MiB |");
+    println!("| shape      |      rows |  batch |     rows/s | 2nd half rows/s | commit ms avg |   db MiB | wal MiB |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for s in &a.shapes {
         run(&a, s);
