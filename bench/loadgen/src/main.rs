@@ -14,7 +14,13 @@
 //!    `--replies` agent replies (HTTP POST, one at a time) to the senders' conversations,
 //!    timed from the request to the widget socket receiving the `message` event.
 //!
-//! Usage: livechat-loadgen --url ws://127.0.0.1:PORT/v1/ws --widget ID [--pid SERVER_PID]
+//! Several nodes: `--url ws://…:P1/v1/ws,ws://…:P2/v1/ws` spreads the sockets round robin
+//! (the agent stream and replies use the first node, so send → agent crosses nodes) and
+//! `--pid P1,P2` sums their RSS. Several generators at once: `--source-base` gives each its
+//! own client addresses, `--hold SECS` keeps the idle sockets open after phase 1.
+//!
+//! Usage: livechat-loadgen --url ws://127.0.0.1:PORT/v1/ws[,…] --widget ID [--pid SERVER_PID[,…]]
+//!        [--source-base 2] [--hold 0]
 //!        [--conns 10000] [--sources 8] [--senders 100] [--window 1] [--seconds 10]
 //!        [--time-limit 300] [--agent-token bench-agent-token-0123456789] [--replies 200]
 
@@ -31,9 +37,16 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 struct Args {
-    url: String,
+    /// One or more nodes (`--url a,b,c`): sockets are spread over them round robin; the
+    /// agent stream and replies use the first.
+    urls: Vec<String>,
     widget: String,
-    pid: Option<u32>,
+    /// Server processes whose RSS is read (`--pid p1,p2,…`, one per node).
+    pids: Vec<u32>,
+    /// First client address is 127.0.0.<source_base> (several generators: distinct ranges).
+    source_base: u8,
+    /// Keep the idle sockets this many seconds after phase 1 (several generators at once).
+    hold: u64,
     conns: usize,
     sources: u8,
     senders: usize,
@@ -48,9 +61,11 @@ struct Args {
 
 fn parse_args() -> Args {
     let mut a = Args {
-        url: String::new(),
+        urls: Vec::new(),
         widget: "85ea1938-f457-496d-8532-8fa489beea63".into(),
-        pid: None,
+        pids: Vec::new(),
+        source_base: 2,
+        hold: 0,
         conns: 10_000,
         sources: 8,
         senders: 100,
@@ -67,9 +82,11 @@ fn parse_args() -> Args {
         let val = v.get(i + 1).cloned().unwrap_or_default();
         let num = || val.parse::<u64>().unwrap_or_else(|_| panic!("{} needs a number", v[i]));
         match v[i].as_str() {
-            "--url" => a.url = val.clone(),
+            "--url" => a.urls = val.split(',').map(str::to_string).collect(),
             "--widget" => a.widget = val.clone(),
-            "--pid" => a.pid = Some(num() as u32),
+            "--pid" => a.pids = val.split(',').map(|p| p.parse().expect("--pid needs numbers")).collect(),
+            "--source-base" => a.source_base = num().clamp(2, 250) as u8,
+            "--hold" => a.hold = num(),
             "--conns" => a.conns = num() as usize,
             "--sources" => a.sources = num().clamp(1, 250) as u8,
             "--senders" => a.senders = num() as usize,
@@ -83,13 +100,29 @@ fn parse_args() -> Args {
         }
         i += 2;
     }
-    assert!(a.url.starts_with("ws://127.0.0.1:"), "--url must be ws://127.0.0.1:PORT/v1/ws (loopback only)");
+    assert!(!a.urls.is_empty(), "--url is required");
+    for u in &a.urls {
+        assert!(u.starts_with("ws://127.0.0.1:"), "--url must be ws://127.0.0.1:PORT/v1/ws (loopback only)");
+    }
+    assert!(a.source_base as usize + a.sources as usize <= 255, "--source-base + --sources must stay within 127.0.0.255");
     a
 }
 
-fn rss_kib(pid: Option<u32>) -> Option<u64> {
-    let s = std::fs::read_to_string(format!("/proc/{}/status", pid?)).ok()?;
+fn rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     s.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Summed VmRSS of the server processes (`None` without `--pid` or when one is gone).
+fn rss_all(pids: &[u32]) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|&p| rss_kib(p)).sum()
+}
+
+fn addr_of(url: &str) -> SocketAddr {
+    url["ws://".len()..].split('/').next().unwrap().parse().expect("server address")
 }
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
@@ -303,8 +336,9 @@ async fn main() {
     let a = parse_args();
     let started = Instant::now();
     let hard_stop = Duration::from_secs(a.time_limit);
-    let server: SocketAddr = a.url["ws://".len()..].split('/').next().unwrap().parse().expect("server address");
-    let rss0 = rss_kib(a.pid);
+    let server = addr_of(&a.urls[0]);
+    let targets: Vec<(String, SocketAddr)> = a.urls.iter().map(|u| (u.clone(), addr_of(u))).collect();
+    let rss0 = rss_all(&a.pids);
 
     // ---- 1. idle sockets ----
     let open = Arc::new(AtomicUsize::new(0));
@@ -320,12 +354,13 @@ async fn main() {
         if started.elapsed() > hard_stop / 2 || failures.load(Ordering::Relaxed) > 1000 {
             break;
         }
-        let (url, widget) = (a.url.clone(), a.widget.clone());
-        let source = Ipv4Addr::new(127, 0, 0, 2 + (i % a.sources as usize) as u8);
+        let (url, node) = targets[i % targets.len()].clone();
+        let widget = a.widget.clone();
+        let source = Ipv4Addr::new(127, 0, 0, a.source_base + (i % a.sources as usize) as u8);
         let (open2, failures2, first_error, ctl_tx) = (open.clone(), failures.clone(), first_error.clone(), ctl_tx.clone());
         let probe = probe.clone();
         joins.push(tokio::spawn(async move {
-            let r = tokio::time::timeout(Duration::from_secs(20), connect(&url, server, source, &widget)).await;
+            let r = tokio::time::timeout(Duration::from_secs(20), connect(&url, node, source, &widget)).await;
             drop(permit);
             match r {
                 Ok(Ok(ws)) => {
@@ -353,13 +388,19 @@ async fn main() {
     let connect_secs = t_connect.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let held = open.load(Ordering::Relaxed);
-    let rss1 = rss_kib(a.pid);
+    let rss1 = rss_all(&a.pids);
     let mut controls = Vec::new();
     while let Ok(c) = ctl_rx.try_recv() {
         controls.push(c);
     }
 
-    println!("\nIdle widget sockets ({} source addresses 127.0.0.2–127.0.0.{})\n", a.sources, 1 + a.sources);
+    println!(
+        "\nIdle widget sockets ({} node(s), {} source addresses 127.0.0.{}–127.0.0.{})\n",
+        targets.len(),
+        a.sources,
+        a.source_base,
+        a.source_base as usize + a.sources as usize - 1
+    );
     println!("{:<40} {:>14}", "metric", "value");
     println!("{:<40} {:>14}", "attempted", a.conns);
     println!("{:<40} {:>14}", "held open after 3 s settle", held);
@@ -367,8 +408,8 @@ async fn main() {
     println!("{:<40} {:>14.1}", "connect time, s", connect_secs);
     let per_conn = match (rss0, rss1) {
         (Some(r0), Some(r1)) if held > 0 => {
-            println!("{:<40} {:>14}", "server VmRSS before, KiB", r0);
-            println!("{:<40} {:>14}", "server VmRSS with sockets, KiB", r1);
+            println!("{:<40} {:>14}", "server VmRSS before, KiB (all nodes)", r0);
+            println!("{:<40} {:>14}", "server VmRSS with sockets, KiB (all)", r1);
             let p = (r1.saturating_sub(r0)) as f64 / held as f64;
             println!("{:<40} {:>14.2}", "server RSS per socket, KiB", p);
             Some(p)
@@ -377,6 +418,12 @@ async fn main() {
     };
     if let Some(e) = first_error.lock().unwrap().as_ref() {
         println!("first failure: {e}");
+    }
+    if a.hold > 0 {
+        println!("holding {held} sockets for {} s", a.hold);
+        let hold = Duration::from_secs(a.hold).min(hard_stop.saturating_sub(started.elapsed()));
+        tokio::time::sleep(hold).await;
+        println!("{:<40} {:>14}", "still open after the hold", open.load(Ordering::Relaxed));
     }
 
     // ---- 2. durable messages/s ----
