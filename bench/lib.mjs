@@ -32,6 +32,9 @@ sync_messages_per_thread = ${syncMessages}
 # limiter instead of the path: the benchmarks send back to back.
 rate_limit_per_sec = 1000000.0
 rate_limit_burst = 1000000.0
+# Likewise the per-visitor write bucket (send, contextual_data; 20/s, burst 40 by default).
+visitor_rate_limit_per_sec = 1000000.0
+visitor_rate_limit_burst = 1000000.0
 
 [[agents]]
 name = "Bench agent"
