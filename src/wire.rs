@@ -142,6 +142,7 @@ declare!(tagged "type" ClientFrame {
     Logout = "logout" { req: req },
     Send = "send" { req: req, thread_id: opt, new_thread: flag, body: req },
     ContextualData = "contextual_data" { req: req, metadata: req, strategy: default },
+    History = "history" { req: req, thread_id: req, before: opt, limit: req },
     Ping = "ping" { nonce: req },
 });
 
@@ -161,6 +162,7 @@ declare!(tagged "type" ServerFrame {
     AuthOk = "auth_ok" { req: req, customer: req, session: req },
     LoggedOut = "logged_out" { req: req },
     Error = "error" { req: opt, code: req, message: req, retry_after_ms: opt },
+    HistoryPage = "history_page" { req: req, thread_id: req, messages: req, more: req },
     Pong = "pong" { nonce: req },
 });
 

@@ -216,6 +216,8 @@ fn client_frames() -> Vec<ClientFrame> {
             metadata: Default::default(),
             strategy: MultiThreadStrategy::All,
         },
+        ClientFrame::History { req: "h-1".into(), thread_id: "thr-1".into(), before: None, limit: 50 },
+        ClientFrame::History { req: "h-2".into(), thread_id: TRICKY.into(), before: Some("m-7".into()), limit: 1 },
         ClientFrame::Ping { nonce: 1_700_000_000_000 },
     ]
 }
@@ -411,6 +413,13 @@ fn server_frames() -> Vec<ServerFrame> {
             message: "m".into(),
             retry_after_ms: Some(500),
         },
+        ServerFrame::HistoryPage {
+            req: "h-1".into(),
+            thread_id: "t".into(),
+            messages: vec![message("m0", Author::Visitor, false, false), message("m1", Author::Agent, true, true)],
+            more: true,
+        },
+        ServerFrame::HistoryPage { req: "h-2".into(), thread_id: "t".into(), messages: vec![], more: false },
         ServerFrame::Pong { nonce: 9 },
     ]
 }

@@ -198,7 +198,7 @@ fn state(r: &mut Rng) -> StoredState {
 }
 
 fn client_frame(r: &mut Rng) -> ClientFrame {
-    match r.below(6) {
+    match r.below(7) {
         0 => ClientFrame::Hello { protocol: r.below(3) as u32, widget_id: string(r), session: r.opt(string), last_seq: uint(r), end_sessions: r.list(3, string) },
         1 => ClientFrame::Auth { req: string(r), jwt: string(r) },
         2 => ClientFrame::Logout { req: string(r) },
@@ -208,12 +208,13 @@ fn client_frame(r: &mut Rng) -> ClientFrame {
             metadata: metadata(r),
             strategy: r.pick(MultiThreadStrategy::VARIANTS),
         },
+        5 => ClientFrame::History { req: string(r), thread_id: string(r), before: r.opt(string), limit: r.below(100) as u32 },
         _ => ClientFrame::Ping { nonce: uint(r) },
     }
 }
 
 fn server_frame(r: &mut Rng) -> ServerFrame {
-    match r.below(9) {
+    match r.below(10) {
         0 => ServerFrame::Welcome {
             protocol: r.below(3) as u32,
             session: string(r),
@@ -241,6 +242,7 @@ fn server_frame(r: &mut Rng) -> ServerFrame {
             message: string(r),
             retry_after_ms: r.opt(uint),
         },
+        8 => ServerFrame::HistoryPage { req: string(r), thread_id: string(r), messages: r.list(3, message), more: r.chance(50) },
         _ => ServerFrame::Pong { nonce: uint(r) },
     }
 }

@@ -38,6 +38,9 @@ pub const MAX_END_SESSIONS: usize = 8;
 /// The language used when none or an unsupported one is asked for.
 pub const DEFAULT_LANGUAGE: &str = "en-US";
 
+/// The most messages one [`ServerFrame::HistoryPage`] carries (a larger `limit` is capped).
+pub const MAX_HISTORY_PAGE: u32 = 50;
+
 // ---------------------------------------------------------------------------------------
 // Client → server
 // ---------------------------------------------------------------------------------------
@@ -98,6 +101,19 @@ pub enum ClientFrame {
         /// Which threads receive it.
         #[serde(default)]
         strategy: MultiThreadStrategy,
+    },
+    /// Older messages of one of the principal's threads: the newest `limit` stored before
+    /// message `before` (before the end when `None`); answered by [`ServerFrame::HistoryPage`].
+    History {
+        /// Client request id, echoed in the answer.
+        req: String,
+        /// Which thread.
+        thread_id: String,
+        /// The oldest message the widget holds of it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<String>,
+        /// At most this many (1 to [`MAX_HISTORY_PAGE`]; the server clamps it).
+        limit: u32,
     },
     /// Heartbeat; answered by [`ServerFrame::Pong`] with the same nonce.
     Ping {
@@ -279,6 +295,17 @@ pub enum ServerFrame {
         /// For `rate_limited`: when to try again.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         retry_after_ms: Option<u64>,
+    },
+    /// Answer to [`ClientFrame::History`].
+    HistoryPage {
+        /// The client request id.
+        req: String,
+        /// Which thread.
+        thread_id: String,
+        /// The page, oldest first, as the visitor sees the messages.
+        messages: Vec<Message>,
+        /// True when older messages exist before the page.
+        more: bool,
     },
     /// Heartbeat answer.
     Pong {

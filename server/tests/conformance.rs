@@ -150,6 +150,8 @@ macro_rules! cases {
             effects_published_after_commit_in_order,
             row_level_unique_keys,
             visitor_writes_share_one_bucket,
+            history_pages_back_to_the_first_message,
+            messages_before_rows,
         );
     };
 }
@@ -470,6 +472,81 @@ mod cases {
         assert!(matches!(send_at(&p, "r4", T0 + 500), Err(StoreError::RateLimited { .. })));
         let stored: usize = events(&b, &p).iter().filter(|(_, e)| matches!(e, Event::Message { .. })).count();
         assert_eq!(stored, 4, "refused writes left nothing");
+    }
+
+    fn texts(page: &[livechat_protocol::Message]) -> Vec<String> {
+        page.iter().map(|m| m.text.clone().unwrap_or_default()).collect()
+    }
+
+    pub fn history_pages_back_to_the_first_message(b: Backend) {
+        let s = b.service();
+        let p = visitor(&s, SINGLE);
+        let (first, t, _) = send(&s, SINGLE, &p, "m0", "t0", None, false).unwrap();
+        for i in 1..60 {
+            s.agent_reply(&t, "Ann", &format!("t{i}"), T0).unwrap();
+        }
+        let all: Vec<String> = (0..60).map(|i| format!("t{i}")).collect();
+
+        // The newest page (no `before`), capped at MAX_HISTORY_PAGE whatever is asked.
+        let (newest, more) = s.history(&p.id, &t, None, 1000).unwrap();
+        assert_eq!(texts(&newest), all[10..]);
+        assert!(more);
+        // Before its oldest: the rest, oldest first, and nothing older.
+        let (rest, more) = s.history(&p.id, &t, Some(&newest[0].id), 50).unwrap();
+        assert_eq!(texts(&rest), all[..10]);
+        assert!(!more, "the first message is in the page");
+        assert_eq!(rest[0].id, first);
+        assert_eq!(rest[0].client_id.as_deref(), Some("m0"), "the visitor's view of its own message");
+        // A page that ends exactly at the first message knows there is nothing older.
+        let (exact, more) = s.history(&p.id, &t, Some(&rest[3].id), 3).unwrap();
+        assert_eq!((texts(&exact), more), (all[..3].to_vec(), false));
+        let (one, more) = s.history(&p.id, &t, Some(&rest[3].id), 0).unwrap();
+        assert_eq!((texts(&one), more), (vec!["t2".to_string()], true), "limit 0 counts as 1");
+        let (none, more) = s.history(&p.id, &t, Some(&first), 50).unwrap();
+        assert!(none.is_empty() && !more);
+
+        // Only the principal's own threads, and only a `before` of that thread.
+        let other = visitor(&s, SINGLE);
+        assert_eq!(s.history(&other.id, &t, None, 50).unwrap_err(), StoreError::UnknownThread);
+        assert_eq!(s.history(&p.id, "no-such-thread", None, 50).unwrap_err(), StoreError::UnknownThread);
+        assert_eq!(s.history(&p.id, &t, Some("no-such-message"), 50).unwrap_err(), StoreError::UnknownThread);
+        let (elsewhere, t2, _) = send(&s, SINGLE, &other, "o0", "theirs", None, false).unwrap();
+        assert_eq!(s.history(&p.id, &t, Some(&elsewhere), 50).unwrap_err(), StoreError::UnknownThread);
+        assert_eq!(s.history(&p.id, &t2, Some(&elsewhere), 50).unwrap_err(), StoreError::UnknownThread);
+        // After `auth` the threads are the customer's: the visitor principal reads nothing.
+        let c = s.authenticate(auth_req(&p, SINGLE, "dora@example.com", "j-h", false)).unwrap();
+        assert_eq!(texts(&s.history(&c.id, &t, None, 5).unwrap().0), all[55..]);
+        assert_eq!(s.history(&p.id, &t, None, 5).unwrap_err(), StoreError::UnknownThread);
+    }
+
+    pub fn messages_before_rows(b: Backend) {
+        let s = b.service();
+        let p = visitor(&s, MULTI);
+        let (m0, t, _) = send(&s, MULTI, &p, "a", "a", None, false).unwrap();
+        let (m1, _, _) = send(&s, MULTI, &p, "b", "b", Some(&t), false).unwrap();
+        let (m2, _, _) = send(&s, MULTI, &p, "c", "c", Some(&t), false).unwrap();
+        let (x, u, _) = send(&s, MULTI, &p, "x", "other thread", None, true).unwrap();
+        let ids = |v: Option<Vec<livechat_server::store::AgentMessage>>| v.map(|v| v.into_iter().map(|m| m.message.id).collect::<Vec<_>>());
+        let (t1, t2) = (t.clone(), t.clone());
+        let got = store::read(&*b.store, |tx| {
+            Ok((
+                ids(tx.messages_before(&t1, None, 2)?),
+                ids(tx.messages_before(&t1, None, 10)?),
+                ids(tx.messages_before(&t1, Some(&m2), 10)?),
+                ids(tx.messages_before(&t1, Some(&m0), 10)?),
+                ids(tx.messages_before(&t1, Some(&x), 10)?),
+                ids(tx.messages_before(&u, Some(&x), 10)?),
+                ids(tx.messages_before(&t2, Some("nope"), 10)?),
+            ))
+        })
+        .unwrap();
+        assert_eq!(got.0, Some(vec![m1.clone(), m2.clone()]), "the newest, oldest first");
+        assert_eq!(got.1, Some(vec![m0.clone(), m1.clone(), m2.clone()]));
+        assert_eq!(got.2, Some(vec![m0.clone(), m1]), "before excludes the message itself");
+        assert_eq!(got.3, Some(vec![]));
+        assert_eq!(got.4, None, "a message of another thread");
+        assert_eq!(got.5, Some(vec![]));
+        assert_eq!(got.6, None);
     }
 
     pub fn row_level_unique_keys(b: Backend) {

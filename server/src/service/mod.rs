@@ -279,6 +279,12 @@ impl Service {
         store::read(&*self.store, |tx| rules::snapshot(tx, principal_id, per_thread))
     }
 
+    /// `history`: a page of older messages of one of the principal's threads (see
+    /// [`rules::history_page`]). Blocking.
+    pub fn history(&self, principal_id: &str, thread_id: &str, before: Option<&str>, limit: u32) -> StoreResult<(Vec<Message>, bool)> {
+        store::read(&*self.store, |tx| rules::history_page(tx, principal_id, thread_id, before, limit))
+    }
+
     /// Builds the stored form of a `send`: `new_thread` only counts on multi-thread widgets
     /// without a `thread_id`; the idempotency hash covers what the visitor sent; the content
     /// is validated (an inline attachment is decoded and written to `attachments_dir`, so

@@ -2,7 +2,9 @@
 //! (a savepoint of a group-commit batch on SQLite and PostgreSQL, a copy-on-write step in
 //! memory), so a rule that fails leaves nothing behind. Written once for every backend.
 
-use livechat_protocol::{Attachment, Author, Event, MultiThreadStrategy, Seq, Thread, ThreadStatus};
+use livechat_protocol::{
+    Attachment, Author, Event, Message, MultiThreadStrategy, Seq, Thread, ThreadStatus, MAX_HISTORY_PAGE,
+};
 
 use super::rate::{Bucket, RateLimit};
 use super::{AuthRequest, ContextRequest, ContextResult, SendOutcome, SendRequest, Snapshot};
@@ -87,6 +89,33 @@ fn visitor_thread(tx: &mut dyn Tx, t: &ThreadRow, limit: usize) -> StoreResult<T
         created_at: t.created_at,
         messages,
     })
+}
+
+/// A page of older messages of one of the principal's threads (`history`): the newest
+/// `limit` (clamped to 1..=[`MAX_HISTORY_PAGE`]) stored before message `before` (before the
+/// end when `None`), oldest first, as the visitor sees them, and whether older ones exist.
+/// A thread that is not the principal's, or a `before` not in it, is [`StoreError::UnknownThread`].
+pub fn history_page(
+    tx: &mut dyn Tx,
+    principal_id: &str,
+    thread_id: &str,
+    before: Option<&str>,
+    limit: u32,
+) -> StoreResult<(Vec<Message>, bool)> {
+    match tx.thread(thread_id)? {
+        Some(t) if t.principal_id == principal_id => {}
+        _ => return Err(StoreError::UnknownThread),
+    }
+    let limit = limit.clamp(1, MAX_HISTORY_PAGE) as usize;
+    // One more than the page: whether it is there says if older messages exist.
+    let mut page = tx
+        .messages_before(thread_id, before, limit + 1)?
+        .ok_or(StoreError::UnknownThread)?;
+    let more = page.len() > limit;
+    if more {
+        page.remove(0);
+    }
+    Ok((page.into_iter().map(|m| m.message).collect(), more))
 }
 
 /// Creates an open thread, lands pending contextual data on it (the one-shot queue is

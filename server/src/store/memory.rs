@@ -393,6 +393,23 @@ impl Tx for State {
         Ok(all.into_iter().skip(skip).map(|r| self.with_attachment(r)).collect())
     }
 
+    fn messages_before(&mut self, thread_id: &str, before: Option<&str>, limit: usize) -> StoreResult<Option<Vec<AgentMessage>>> {
+        let all: Vec<&MessageRec> = self
+            .messages
+            .iter()
+            .filter(|m| m.m.message.thread_id == thread_id)
+            .collect();
+        let end = match before {
+            None => all.len(),
+            Some(id) => match all.iter().position(|m| m.m.message.id == id) {
+                Some(i) => i,
+                None => return Ok(None),
+            },
+        };
+        let start = end.saturating_sub(limit);
+        Ok(Some(all[start..end].iter().map(|r| self.with_attachment(r)).collect()))
+    }
+
     fn message_counts(&mut self, thread_id: &str) -> StoreResult<(u64, u64)> {
         let all: Vec<&MessageRec> = self
             .messages

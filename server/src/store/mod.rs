@@ -406,6 +406,9 @@ pub trait Tx {
     fn last_message_time(&mut self, thread_id: &str) -> StoreResult<Option<u64>>;
     /// The newest `limit` messages of a thread, oldest first (`0` = all).
     fn thread_messages(&mut self, thread_id: &str, limit: usize) -> StoreResult<Vec<AgentMessage>>;
+    /// The newest `limit` messages of a thread stored before message `before` (before the
+    /// end when `None`), oldest first; `None` when `before` is not a message of the thread.
+    fn messages_before(&mut self, thread_id: &str, before: Option<&str>, limit: usize) -> StoreResult<Option<Vec<AgentMessage>>>;
     /// (messages, visitor messages after the last agent message) of a thread.
     fn message_counts(&mut self, thread_id: &str) -> StoreResult<(u64, u64)>;
     /// An attachment record.

@@ -681,6 +681,27 @@ impl Tx for PgConn {
         Ok(v)
     }
 
+    fn messages_before(&mut self, thread_id: &str, before: Option<&str>, limit: usize) -> StoreResult<Option<Vec<AgentMessage>>> {
+        let bound: i64 = match before {
+            None => i64::MAX,
+            Some(id) => match self.opt("SELECT n FROM messages WHERE id = $1 AND thread_id = $2", &[&id, &thread_id])? {
+                Some(r) => r.get(0),
+                None => return Ok(None),
+            },
+        };
+        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.query(
+            &format!(
+                "SELECT {MSG_COLS} FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id \
+                 WHERE m.thread_id = $1 AND m.n < $2 ORDER BY m.n DESC LIMIT $3"
+            ),
+            &[&thread_id, &bound, &lim],
+        )?;
+        let mut v = rows.iter().map(msg_from_row).collect::<StoreResult<Vec<_>>>()?;
+        v.reverse();
+        Ok(Some(v))
+    }
+
     fn message_counts(&mut self, thread_id: &str) -> StoreResult<(u64, u64)> {
         let r = self
             .opt(

@@ -601,6 +601,32 @@ impl Tx for Connection {
         Ok(v)
     }
 
+    fn messages_before(&mut self, thread_id: &str, before: Option<&str>, limit: usize) -> StoreResult<Option<Vec<AgentMessage>>> {
+        let bound: i64 = match before {
+            None => i64::MAX,
+            Some(id) => {
+                let n = self
+                    .prepare_cached("SELECT n FROM messages WHERE id = ?1 AND thread_id = ?2")?
+                    .query_row(params![id, thread_id], |r| r.get(0))
+                    .optional()?;
+                match n {
+                    Some(n) => n,
+                    None => return Ok(None),
+                }
+            }
+        };
+        let lim = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut st = self.prepare_cached(&format!(
+            "SELECT {MSG_COLS} FROM messages m LEFT JOIN attachments a ON a.id = m.attachment_id \
+             WHERE m.thread_id = ?1 AND m.n < ?2 ORDER BY m.n DESC LIMIT ?3"
+        ))?;
+        let mut v = st
+            .query_map(params![thread_id, bound, lim], msg_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        v.reverse();
+        Ok(Some(v))
+    }
+
     fn message_counts(&mut self, thread_id: &str) -> StoreResult<(u64, u64)> {
         let count: i64 = self
             .prepare_cached("SELECT COUNT(*) FROM messages WHERE thread_id = ?1")?

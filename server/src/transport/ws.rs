@@ -341,6 +341,12 @@ impl Conn {
             } => self.contextual(socket, req, metadata, strategy).await,
             ClientFrame::Auth { req, jwt } => self.auth(socket, req, jwt).await,
             ClientFrame::Logout { req } => self.logout(socket, req).await,
+            ClientFrame::History {
+                req,
+                thread_id,
+                before,
+                limit,
+            } => self.history(socket, req, thread_id, before, limit).await,
         }
     }
 
@@ -621,6 +627,42 @@ impl Conn {
                 req,
                 thread_ids: r.thread_ids,
                 queued: r.queued,
+            },
+            Err(e) => store_error(&req, e),
+        };
+        self.reply(socket, &frame).await
+    }
+
+    /// A page of older messages of one of the principal's threads.
+    async fn history(
+        &mut self,
+        socket: &mut WebSocket,
+        req: String,
+        thread_id: String,
+        before: Option<String>,
+        limit: u32,
+    ) -> Flow {
+        if let Err(f) = Self::valid_req(&req) {
+            return self.reply(socket, &f).await;
+        }
+        if let Some(f) = self.reauth_refusal(&req) {
+            return self.reply(socket, &f).await;
+        }
+        if thread_id.len() > 128 || before.as_ref().is_some_and(|b| b.len() > 128) {
+            return self.reply(socket, &store_error(&req, StoreError::UnknownThread)).await;
+        }
+        let principal_id = self.principal.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+        let t = thread_id.clone();
+        let result = self
+            .app
+            .blocking(move |app| app.service.history(&principal_id, &t, before.as_deref(), limit))
+            .await;
+        let frame = match result {
+            Ok((messages, more)) => ServerFrame::HistoryPage {
+                req,
+                thread_id,
+                messages,
+                more,
             },
             Err(e) => store_error(&req, e),
         };
