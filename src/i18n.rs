@@ -87,10 +87,12 @@ pub enum Key {
     DropFileHere,
     /// "No messages yet".
     NoMessagesYet,
+    /// "Loading earlier messages…" (polite status while an older page loads).
+    LoadingEarlier,
 }
 
 /// Number of keys.
-const N: usize = 37;
+const N: usize = 38;
 
 impl Key {
     /// Every key, in declaration order (`Key::ALL[i] as usize == i`).
@@ -132,6 +134,7 @@ impl Key {
         Key::Uploading,
         Key::DropFileHere,
         Key::NoMessagesYet,
+        Key::LoadingEarlier,
     ];
 }
 
@@ -279,7 +282,7 @@ macro_rules! table {
 // ConversationStarted, ConversationSolved, ConversationClosed, NewConversation, Conversations,
 // BackToConversations, You, Agent, NewMessage, UnreadMessages, FileTooLarge,
 // FileTypeNotAllowed, Download, StatusOpen, StatusSolved, StatusClosed, JumpToLatest,
-// Uploading, DropFileHere, NoMessagesYet.
+// Uploading, DropFileHere, NoMessagesYet, LoadingEarlier.
 
 const EN_US: &str = table![
     "Open chat",
@@ -319,6 +322,7 @@ const EN_US: &str = table![
     "Uploading…",
     "Drop a file to attach it",
     "No messages yet",
+    "Loading earlier messages…",
 ];
 
 const AR_AE: &str = table![
@@ -359,6 +363,7 @@ const AR_AE: &str = table![
     "جارٍ رفع الملف…",
     "أفلِت ملفًا هنا لإرفاقه",
     "لا توجد رسائل بعد",
+    "جارٍ تحميل الرسائل السابقة…",
 ];
 
 const BS_BA: &str = table![
@@ -399,6 +404,7 @@ const BS_BA: &str = table![
     "Otpremanje…",
     "Ispustite datoteku ovdje da je priložite",
     "Još nema poruka",
+    "Učitavanje ranijih poruka…",
 ];
 
 const DA_DK: &str = table![
@@ -439,6 +445,7 @@ const DA_DK: &str = table![
     "Uploader…",
     "Slip en fil for at vedhæfte den",
     "Ingen beskeder endnu",
+    "Indlæser tidligere beskeder…",
 ];
 
 const DE_DE: &str = table![
@@ -479,6 +486,7 @@ const DE_DE: &str = table![
     "Wird hochgeladen…",
     "Datei hier ablegen, um sie anzuhängen",
     "Noch keine Nachrichten",
+    "Frühere Nachrichten werden geladen…",
 ];
 
 const EL_GR: &str = table![
@@ -519,6 +527,7 @@ const EL_GR: &str = table![
     "Μεταφόρτωση…",
     "Αποθέστε ένα αρχείο εδώ για να το επισυνάψετε",
     "Δεν υπάρχουν μηνύματα ακόμα",
+    "Φόρτωση προηγούμενων μηνυμάτων…",
 ];
 
 const ES_ES: &str = table![
@@ -559,6 +568,7 @@ const ES_ES: &str = table![
     "Subiendo…",
     "Suelta un archivo para adjuntarlo",
     "Aún no hay mensajes",
+    "Cargando mensajes anteriores…",
 ];
 
 const ES_LA: &str = table![
@@ -599,6 +609,7 @@ const ES_LA: &str = table![
     "Subiendo archivo…",
     "Suelta un archivo para adjuntarlo",
     "Todavía no hay mensajes",
+    "Cargando mensajes anteriores…",
 ];
 
 const FR_FR: &str = table![
@@ -639,6 +650,7 @@ const FR_FR: &str = table![
     "Envoi du fichier…",
     "Déposez un fichier pour le joindre",
     "Aucun message pour l’instant",
+    "Chargement des messages précédents…",
 ];
 
 const HR_HR: &str = table![
@@ -679,6 +691,7 @@ const HR_HR: &str = table![
     "Prijenos…",
     "Ispustite datoteku ovdje da biste je priložili",
     "Još nema poruka",
+    "Učitavanje ranijih poruka…",
 ];
 
 const HU_HU: &str = table![
@@ -719,6 +732,7 @@ const HU_HU: &str = table![
     "Feltöltés…",
     "Húzzon ide egy fájlt a csatoláshoz",
     "Még nincsenek üzenetek",
+    "Korábbi üzenetek betöltése…",
 ];
 
 const IT_IT: &str = table![
@@ -759,6 +773,7 @@ const IT_IT: &str = table![
     "Caricamento in corso…",
     "Rilascia un file per allegarlo",
     "Ancora nessun messaggio",
+    "Caricamento dei messaggi precedenti…",
 ];
 
 const JA_JP: &str = table![
@@ -799,6 +814,7 @@ const JA_JP: &str = table![
     "アップロード中…",
     "ファイルをドロップして添付",
     "まだメッセージはありません",
+    "以前のメッセージを読み込んでいます…",
 ];
 
 const KO_KR: &str = table![
@@ -839,6 +855,7 @@ const KO_KR: &str = table![
     "업로드 중…",
     "여기에 파일을 놓아 첨부하세요",
     "아직 메시지가 없습니다",
+    "이전 메시지를 불러오는 중…",
 ];
 
 const LT_LT: &str = table![
@@ -879,6 +896,7 @@ const LT_LT: &str = table![
     "Įkeliama…",
     "Nutempkite failą čia, kad jį pridėtumėte",
     "Žinučių dar nėra",
+    "Įkeliamos ankstesnės žinutės…",
 ];
 
 const LV_LV: &str = table![
@@ -919,6 +937,7 @@ const LV_LV: &str = table![
     "Notiek augšupielāde…",
     "Nometiet failu, lai to pievienotu",
     "Vēl nav ziņu",
+    "Ielādē iepriekšējās ziņas…",
 ];
 
 const PL_PL: &str = table![
@@ -959,6 +978,7 @@ const PL_PL: &str = table![
     "Przesyłanie…",
     "Upuść plik, aby go załączyć",
     "Nie ma jeszcze wiadomości",
+    "Wczytywanie wcześniejszych wiadomości…",
 ];
 
 const PT_BR: &str = table![
@@ -999,6 +1019,7 @@ const PT_BR: &str = table![
     "Enviando arquivo…",
     "Solte um arquivo para anexá-lo",
     "Nenhuma mensagem ainda",
+    "Carregando mensagens anteriores…",
 ];
 
 const PT_PT: &str = table![
@@ -1039,6 +1060,7 @@ const PT_PT: &str = table![
     "A carregar ficheiro…",
     "Largue um ficheiro para o anexar",
     "Ainda não há mensagens",
+    "A carregar mensagens anteriores…",
 ];
 
 const RO_RO: &str = table![
@@ -1079,6 +1101,7 @@ const RO_RO: &str = table![
     "Se încarcă fișierul…",
     "Plasați un fișier aici pentru a-l atașa",
     "Niciun mesaj deocamdată",
+    "Se încarcă mesajele anterioare…",
 ];
 
 const RU_RU: &str = table![
@@ -1119,6 +1142,7 @@ const RU_RU: &str = table![
     "Загрузка файла…",
     "Перетащите файл сюда, чтобы прикрепить его",
     "Сообщений пока нет",
+    "Загрузка предыдущих сообщений…",
 ];
 
 const SL_SI: &str = table![
@@ -1159,6 +1183,7 @@ const SL_SI: &str = table![
     "Nalaganje…",
     "Spustite datoteko, da jo priložite",
     "Še ni sporočil",
+    "Nalaganje starejših sporočil…",
 ];
 
 const SQ_AL: &str = table![
@@ -1199,6 +1224,7 @@ const SQ_AL: &str = table![
     "Po ngarkohet…",
     "Lëshoni një skedar këtu për ta bashkëngjitur",
     "Ende nuk ka mesazhe",
+    "Po ngarkohen mesazhet e mëparshme…",
 ];
 
 const SR_LATN: &str = table![
@@ -1239,6 +1265,7 @@ const SR_LATN: &str = table![
     "Otpremanje…",
     "Otpustite datoteku ovde da biste je priložili",
     "Još nema poruka",
+    "Učitavanje ranijih poruka…",
 ];
 
 const SV_SE: &str = table![
@@ -1279,6 +1306,7 @@ const SV_SE: &str = table![
     "Laddar upp…",
     "Släpp en fil för att bifoga den",
     "Inga meddelanden än",
+    "Läser in tidigare meddelanden…",
 ];
 
 const TH_TH: &str = table![
@@ -1319,6 +1347,7 @@ const TH_TH: &str = table![
     "กำลังอัปโหลด…",
     "วางไฟล์ที่นี่เพื่อแนบ",
     "ยังไม่มีข้อความ",
+    "กำลังโหลดข้อความก่อนหน้า…",
 ];
 
 const TR_TR: &str = table![
@@ -1359,6 +1388,7 @@ const TR_TR: &str = table![
     "Yükleniyor…",
     "Eklemek için dosyayı buraya bırakın",
     "Henüz mesaj yok",
+    "Önceki mesajlar yükleniyor…",
 ];
 
 const UK_UA: &str = table![
@@ -1399,6 +1429,7 @@ const UK_UA: &str = table![
     "Надсилання файлу…",
     "Перетягніть файл сюди, щоб прикріпити його",
     "Повідомлень ще немає",
+    "Завантаження попередніх повідомлень…",
 ];
 
 const ZH_HANS: &str = table![
@@ -1439,6 +1470,7 @@ const ZH_HANS: &str = table![
     "正在上传…",
     "拖放文件即可添加附件",
     "暂无消息",
+    "正在加载更早的消息…",
 ];
 
 const ZH_HANT: &str = table![
@@ -1479,6 +1511,7 @@ const ZH_HANT: &str = table![
     "正在上傳…",
     "拖放檔案即可附加",
     "尚無訊息",
+    "正在載入較早的訊息…",
 ];
 
 const ZH_TW: &str = table![
@@ -1519,6 +1552,7 @@ const ZH_TW: &str = table![
     "上傳中…",
     "將檔案拖放到這裡即可附加",
     "目前還沒有訊息",
+    "正在載入較早的訊息…",
 ];
 
 // Native only: the wasm build carries en-US alone.

@@ -156,3 +156,26 @@ fn jwt_like() -> String {
     // The fake server accepts any JWT-shaped token; the real one verifies it.
     "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln".to_string()
 }
+
+#[test]
+fn a_follower_opens_a_socket_for_an_older_page_and_closes_it_after() {
+    let mut t = Tabs::new();
+    t.leader.call_ok("send", Some(json!({"type": "BASIC", "message": "m0"})));
+    for i in 1..=120 {
+        t.leader.server.agent_reply(&format!("m{i}"), t.leader.now + i);
+    }
+    t.leader.settle();
+    t.to_follower();
+    assert_eq!(t.follower.texts().len(), 100, "what the leader stored");
+    // The same server behind the follower's socket.
+    t.follower.server.threads = t.leader.server.threads.clone();
+    t.follower.server.events = t.leader.server.events.clone();
+    t.follower.server.session = t.leader.server.session.clone();
+    t.follower.ui(livechat_widget::core::UiAction::LoadOlder);
+    assert_eq!(t.follower.opens, 1, "history needs the server");
+    assert!(t.follower.server.received.iter().any(|f| matches!(f, ClientFrame::History { .. })));
+    let all: Vec<String> = (0..=120).map(|i| format!("m{i}")).collect();
+    assert_eq!(t.follower.texts(), all, "the older page arrived");
+    assert!(!t.follower.socket_open, "closed once answered");
+    assert_eq!(t.leader.server.received.iter().filter(|f| matches!(f, ClientFrame::History { .. })).count(), 0);
+}

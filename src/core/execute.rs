@@ -35,6 +35,8 @@ pub enum UiAction {
     SelectThread(Option<String>),
     /// Multi-thread widgets: show the list of conversations.
     ShowThreadList,
+    /// The visitor reached the top of the conversation: show older messages.
+    LoadOlder,
 }
 
 /// Why a file the visitor picked was refused (the view shows it in the visitor's language).
@@ -85,6 +87,14 @@ impl Widget {
                 self.state.active_thread = id;
             }
             UiAction::ShowThreadList => self.state.ui.thread_list = true,
+            UiAction::LoadOlder => {
+                let Some(thread) = self.current_thread().map(String::from) else { return };
+                let held = self.conversations.get(&thread).map_or(0, |t| t.messages.len());
+                if !self.history.reach_top(&thread, held) {
+                    return; // nothing changes: no render
+                }
+                self.open_socket_for_request(now);
+            }
         }
         self.render = true;
         self.settle(now);

@@ -10,7 +10,8 @@
 //! re-authentication), [`Tabs`] (who owns the socket, what another tab's write brings),
 //! [`Calls`] (`liveChat` calls until answered), [`ConfigFetch`] (the configuration request's
 //! deadline and retries), [`Texts`] (language tables and the first
-//! mount's wait for them). What the server
+//! mount's wait for them), [`History`] (what the view shows of a conversation, older pages
+//! asked from the server). What the server
 //! says is applied in `server.rs`, startup (`init`, stored state, configuration) is in
 //! `startup.rs`, commands and UI actions are executed in `execute.rs`.
 
@@ -22,6 +23,7 @@ pub mod conversation;
 pub mod effect;
 pub mod error;
 mod execute;
+pub mod history;
 pub mod language;
 pub mod outbox;
 pub mod rng;
@@ -51,6 +53,7 @@ pub use effect::{CallId, Deadline, Effect, Reply, WidgetEvent};
 use effect::ResetResult;
 pub use error::{ApiError, ErrorCode};
 pub use execute::{AttachmentProblem, UiAction, DEFAULT_THEME};
+pub use history::History;
 pub use outbox::{Outbox, ADOPT_GRACE_MS};
 use rng::Rng;
 pub use session::Session;
@@ -80,6 +83,8 @@ pub struct Widget {
     /// Identity, UI, language, theme, `last_seq` (threads and outbox live in their parts).
     state: StoredState,
     conversations: Conversations,
+    /// What the view shows of each conversation; older pages asked from the server.
+    history: History,
     config: Option<WidgetConfig>,
     config_fetch: ConfigFetch,
     browser_languages: Vec<String>,
@@ -107,6 +112,7 @@ impl Widget {
             switch_allowed: false,
             state: StoredState::fresh(""),
             conversations: Conversations::default(),
+            history: History::default(),
             config: None,
             config_fetch: ConfigFetch::default(),
             browser_languages,
@@ -189,6 +195,11 @@ impl Widget {
     /// Threads and messages.
     pub fn conversations(&self) -> &Conversations {
         &self.conversations
+    }
+
+    /// What the view shows of each conversation, and the older pages on their way.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// Requests not yet acknowledged.
@@ -380,6 +391,7 @@ impl Widget {
         self.state.config = keep_config;
         self.state.ended_sessions = ended;
         self.conversations = Conversations::default();
+        self.history.clear();
         self.outbox = Outbox::default();
         self.switch_allowed = true;
         if clear_storage {
@@ -412,6 +424,7 @@ impl Widget {
         self.cancel_pending("another widget was initialized");
         self.connection.stop(&mut self.effects);
         self.config_fetch.stop();
+        self.history.clear();
         self.lifecycle = Lifecycle::Uninitialized;
         self.render = true;
     }
@@ -423,12 +436,13 @@ impl Widget {
 
     // ----- the socket -------------------------------------------------------------------
 
-    /// Whether this tab should hold a socket now (a follower only for `auth`/`logout`).
+    /// Whether this tab should hold a socket now (a follower only for `auth`/`logout` or an
+    /// older page of history).
     fn wants_socket(&self) -> bool {
-        self.tabs.owns_socket() || self.session.has_requests()
+        self.tabs.owns_socket() || self.session.has_requests() || self.history.wants_socket()
     }
 
-    /// A follower opens a socket when it has an `auth` or `logout` to send.
+    /// A follower opens a socket when it has an `auth`, `logout` or `history` to send.
     fn open_socket_for_request(&mut self, now: Millis) {
         if self.connection.is_idle() && self.tabs.role() == Role::Follower {
             self.connection.reset_backoff();
@@ -439,6 +453,7 @@ impl Widget {
     /// Opens a socket if one is wanted (none is live when this is called).
     fn open_socket(&mut self, now: Millis) {
         self.outbox.forget_sent();
+        self.history.forget_sent();
         if self.lifecycle != Lifecycle::Ready || !self.wants_socket() {
             return self.connection.stay_idle();
         }
@@ -469,6 +484,21 @@ impl Widget {
         self.session.poll_transmit(&mut self.effects);
     }
 
+    /// Sends the older-history requests waiting for a socket, each for the page before the
+    /// oldest message held of its thread (not while the session waits for a fresh JWT: the
+    /// server would refuse them).
+    fn send_history_requests(&mut self) {
+        if !self.connected() || self.session.reauth_pending() {
+            return;
+        }
+        while let Some(thread_id) = self.history.next_wanted().map(String::from) {
+            let before = self.conversations.get(&thread_id).and_then(|t| t.messages.first()).map(|m| m.id.clone());
+            let req = self.rng.id("h-");
+            self.history.sent(&thread_id, req.clone());
+            self.effects.push_back(Effect::SendFrame(ClientFrame::History { req, thread_id, before, limit: history::PAGE }));
+        }
+    }
+
     // ----- bookkeeping ----------------------------------------------------------------
 
     fn answer(&mut self, req: &str, result: Result<Reply, ApiError>) {
@@ -483,10 +513,12 @@ impl Widget {
         self.effects.push_back(Effect::Reply { call, result: Err(error) });
     }
 
-    /// After every input: closes a follower's socket once its `auth`/`logout` is answered,
-    /// asks for the language table the widget shows, and queues a `Persist` when the
-    /// storable state changed since the last write.
+    /// After every input: sends older-history requests a socket can take, closes a
+    /// follower's socket once its `auth`/`logout`/`history` is answered, asks for the
+    /// language table the widget shows, and queues a `Persist` when the storable state
+    /// changed since the last write.
     fn settle(&mut self, now: Millis) {
+        self.send_history_requests();
         if !self.wants_socket() && !self.connection.is_idle() {
             self.connection.close(&mut self.effects);
             self.outbox.forget_sent();

@@ -28,6 +28,7 @@ impl Widget {
             }
             ServerFrame::Sync { last_seq, threads, .. } => {
                 self.conversations = Conversations::new(threads);
+                self.history.clear();
                 self.state.last_seq = last_seq;
                 self.settle_outbox_from_history();
                 self.render = true;
@@ -79,6 +80,7 @@ impl Widget {
                 self.handle_request_error(req, &code, &message, retry_after_ms, now)
             }
             ServerFrame::Error { req: None, code, .. } => self.handle_connection_error(&code),
+            ServerFrame::HistoryPage { req, thread_id, messages, more } => self.apply_history_page(&req, &thread_id, messages, more),
             ServerFrame::Pong { .. } => {}
         }
         self.settle(now);
@@ -128,6 +130,26 @@ impl Widget {
         self.conversations.insert(message);
     }
 
+    /// An older page of a thread: merged by id (nothing twice) in time order, which is the
+    /// server's storage order. An answer nobody waits for any more (the conversations were
+    /// replaced meanwhile) is dropped.
+    fn apply_history_page(&mut self, req: &str, thread_id: &str, messages: Vec<Message>, more: bool) {
+        let Some(asked) = self.history.take_answer(req) else { return };
+        if asked != thread_id {
+            // Not the page that was asked for: a server not to page through.
+            self.history.add_page(&asked, 0, false);
+            return;
+        }
+        let mut added = 0;
+        for m in messages.into_iter().filter(|m| m.thread_id == thread_id) {
+            added += usize::from(self.conversations.insert(m));
+        }
+        self.history.add_page(thread_id, added, more);
+        // (A message of ours whose ack was lost cannot be in it: the outbox went out again
+        // on this socket before any `history`, and its acks came first.)
+        self.render = true;
+    }
+
     /// After a `sync`, outbox messages the server already stored are done.
     fn settle_outbox_from_history(&mut self) {
         let stored: Vec<(String, Message)> = self
@@ -142,6 +164,10 @@ impl Widget {
     }
 
     fn handle_request_error(&mut self, req: String, code: &str, message: &str, retry_after: Option<u64>, now: Millis) {
+        if self.history.refused(&req, code == error_code::UNKNOWN_THREAD) {
+            self.render = true;
+            return; // (anything else: a later visit to the top asks again)
+        }
         if code == error_code::RATE_LIMITED {
             // Not a refusal of the content: keep it and send everything again later, in order.
             self.outbox.handle_rate_limit(now + retry_after.unwrap_or(super::outbox::RATE_LIMIT_PAUSE_MS));

@@ -17,9 +17,6 @@ use crate::i18n::{html_lang, is_rtl, text, Key};
 use crate::linkify::{segments, Segment};
 use livechat_protocol::OutgoingBody;
 
-/// Messages kept in the DOM per conversation.
-const MAX_RENDERED: usize = 200;
-
 /// Where the view sends what the visitor does (given at mount: the view knows nothing
 /// of the driver).
 pub type ActionSink = fn(UiAction);
@@ -75,6 +72,13 @@ pub struct View {
     at_bottom: Rc<Cell<bool>>,
     /// A scroll to the bottom is already asked for the next animation frame.
     scroll_pending: Rc<Cell<bool>>,
+    /// Above the messages: the polite status while an older page loads, and the line whose
+    /// coming into view (`older_watch`) asks for older messages.
+    older: Element,
+    older_watch: web_sys::IntersectionObserver,
+    /// (thread, history version) when `older` was last observed: observing again reports
+    /// whether it is in view now (an observer reports only changes).
+    older_seen: (Option<String>, u32),
 }
 
 impl View {
@@ -146,8 +150,21 @@ impl View {
         log.set_attribute("role", "log").ok()?;
         log.set_attribute("aria-live", "polite").ok()?;
         log.set_attribute("tabindex", "0").ok()?;
+        let older = el("p", "older")?;
+        older.set_attribute("role", "status").ok()?;
+        log.append_child(&older).ok()?;
         let items = el("ol", "items")?;
         log.append_child(&items).ok()?;
+        let reached = Closure::<dyn Fn(Array)>::new(move |entries: Array| {
+            if entries.iter().any(|e| e.unchecked_into::<web_sys::IntersectionObserverEntry>().is_intersecting()) {
+                ui(UiAction::LoadOlder);
+            }
+        });
+        let watch = web_sys::IntersectionObserverInit::new();
+        watch.set_root(Some(&log));
+        watch.set_root_margin("300px 0px 0px"); // a little before the very top
+        let older_watch = web_sys::IntersectionObserver::new_with_options(reached.as_ref().unchecked_ref(), &watch).ok()?;
+        reached.forget(); // lives as long as the widget's DOM
 
         let form = el("form", "composer")?;
         let attach = el("button", "attach")?;
@@ -294,6 +311,9 @@ impl View {
             was_open: handoff.filter(|h| Reflect::get(h, &"clicked".into()).is_ok_and(|c| c.is_truthy())).map(|_| false),
             at_bottom,
             scroll_pending: Rc::new(Cell::new(false)),
+            older,
+            older_watch,
+            older_seen: (None, u32::MAX),
         })
     }
 
@@ -453,8 +473,19 @@ impl View {
     fn render_log(&mut self, core: &Widget, lang: &str) {
         let thread_id = core.current_thread();
         let thread = thread_id.and_then(|id| core.conversations().get(id));
-        // The DOM holds at most the newest MAX_RENDERED messages, so long histories stay fast.
-        let messages = thread.map_or(&[][..], |t| &t.messages[t.messages.len().saturating_sub(MAX_RENDERED)..]);
+        // The DOM holds the newest messages only (`core::history::SHOWN`, so long histories
+        // stay fast), plus the older ones the visitor scrolled up to.
+        let shown = thread_id.map_or(0, |id| core.history().shown(id));
+        let messages = thread.map_or(&[][..], |t| &t.messages[t.messages.len().saturating_sub(shown)..]);
+        let loading = thread_id.is_some_and(|id| core.history().loading(id));
+        set_text(&self.older, loading.then(|| text(lang, Key::LoadingEarlier)));
+        set_attr(&self.log, "aria-busy", if loading { "true" } else { "false" });
+        let seen = (thread_id.map(str::to_string), core.history().version());
+        if seen != self.older_seen {
+            self.older_seen = seen;
+            self.older_watch.unobserve(&self.older);
+            self.older_watch.observe(&self.older);
+        }
         let pending: Vec<_> = core
             .outbox()
             .iter()
@@ -505,6 +536,13 @@ impl View {
         if unchanged {
             return;
         }
+        // Rows added above the first one (an older page): what the visitor looks at stays in
+        // place, the scroll position moving down by what was added (read before the change,
+        // so only such a render forces a layout).
+        let prepending = !self.at_bottom.get()
+            && matches!((self.rendered.first(), rows.first()), (Some((first, _)), Some((top, _)))
+                if first != top && rows.iter().any(|(k, _)| k == first));
+        let anchor = prepending.then(|| (self.log.scroll_height(), self.log.scroll_top()));
 
         // Match rows to the old ones by key; both lists are mostly in the same order, so
         // the search starts where the last match was.
@@ -539,6 +577,9 @@ impl View {
             }
         }
         self.rendered = next;
+        if let Some((height, top)) = anchor {
+            self.log.set_scroll_top(top + self.log.scroll_height() - height);
+        }
         if self.at_bottom.get() {
             self.scroll_to_bottom();
         }

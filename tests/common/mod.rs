@@ -273,6 +273,24 @@ impl FakeServer {
                 *self = FakeServer { up: true, received, next_id: self.next_id, multi_thread: self.multi_thread, ..Default::default() };
                 self.outbound.push_back(ServerFrame::LoggedOut { req });
             }
+            ClientFrame::History { req, thread_id, before, limit } => {
+                if self.reauth {
+                    return self.outbound.push_back(error(&req, error_code::REAUTH_REQUIRED));
+                }
+                let Some(thread) = self.threads.iter().find(|t| t.id == thread_id) else {
+                    return self.outbound.push_back(error(&req, error_code::UNKNOWN_THREAD));
+                };
+                let end = match &before {
+                    None => thread.messages.len(),
+                    Some(id) => match thread.messages.iter().position(|m| m.id == *id) {
+                        Some(i) => i,
+                        None => return self.outbound.push_back(error(&req, error_code::UNKNOWN_THREAD)),
+                    },
+                };
+                let start = end.saturating_sub(limit.clamp(1, livechat_protocol::MAX_HISTORY_PAGE) as usize);
+                let messages = thread.messages[start..end].to_vec();
+                self.outbound.push_back(ServerFrame::HistoryPage { req, thread_id, messages, more: start > 0 });
+            }
             ClientFrame::Ping { nonce } => {
                 if !self.silent {
                     self.outbound.push_back(ServerFrame::Pong { nonce });
@@ -521,6 +539,14 @@ impl Harness {
     /// What is stored for the widget now.
     pub fn stored(&self) -> Option<StoredState> {
         self.store.load(WIDGET)
+    }
+
+    /// Texts of the messages the view shows of the current thread, in order.
+    pub fn shown_texts(&self) -> Vec<String> {
+        let Some(id) = self.widget.current_thread() else { return Vec::new() };
+        let messages = &self.widget.conversations().get(id).unwrap().messages;
+        let from = messages.len().saturating_sub(self.widget.history().shown(id));
+        messages[from..].iter().filter_map(|m| m.text.clone()).collect()
     }
 
     /// Visitor-visible texts of every message, in order.
