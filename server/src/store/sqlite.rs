@@ -605,6 +605,8 @@ impl Tx for Connection {
         let bound: i64 = match before {
             None => i64::MAX,
             Some(id) => {
+                // No index on the message id (V4): messages_thread narrows it to the thread's
+                // rows, which this scans; one lookup per page the visitor scrolls to.
                 let n = self
                     .prepare_cached("SELECT n FROM messages WHERE id = ?1 AND thread_id = ?2")?
                     .query_row(params![id, thread_id], |r| r.get(0))
