@@ -37,7 +37,7 @@ extern "C" {
 
 /// Calls `then(value)` with the promise's value, or with `undefined`-or-the-reason when it
 /// rejects (the callers tell the two apart by the value's type).
-fn settle(promise: &Promise, then: impl FnOnce(JsValue) + 'static) {
+pub(super) fn settle(promise: &Promise, then: impl FnOnce(JsValue) + 'static) {
     let f = Closure::once_into_js(then);
     promise.unchecked_ref::<Thenable>().then_fns(&f, &f);
 }

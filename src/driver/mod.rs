@@ -5,6 +5,7 @@
 //! callback (or any event fired while effects run) is queued and handled after the current
 //! input, so the core is never re-entered.
 
+mod blobs;
 mod bridge;
 pub mod frames;
 mod http;
@@ -56,6 +57,11 @@ pub enum Input {
     Leader(String),
     /// A language table arrived (`None`: it could not be loaded).
     Texts(&'static str, Option<String>),
+    /// An attachment blob was written to IndexedDB (`true`) or could not be.
+    BlobSaved(String, bool),
+    /// A stored state whose attachment blobs were read back: for `LoadState` (`None`) or
+    /// for the storage event of this number; with the blobs it holds.
+    Resolved(Option<u32>, String, Option<StoredState>, Vec<String>),
 }
 
 struct Driver {
@@ -70,6 +76,10 @@ struct Driver {
     timer_fn: Closure<dyn FnMut()>,
     /// State waiting to be written, and whether a write is scheduled (see `Effect::Persist`).
     unsaved: Option<Box<StoredState>>,
+    /// Large attachments of the outbox, kept in IndexedDB (`blobs.rs`).
+    blobs: blobs::Blobs,
+    /// Storage events so far: one whose blobs arrive after a later event is dropped.
+    storage_events: u32,
     save_scheduled: bool,
     /// The cross-tab socket lock (`None` where Web Locks are missing).
     lock: Option<lock::SocketLock>,
@@ -110,6 +120,7 @@ pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Op
     if started {
         return; // loaded twice: the first copy keeps running
     }
+    blobs::install(&handoff);
     let base = base.trim_end_matches('/').to_string();
     let assets = match assets {
         Some(a) if a.ends_with('/') => a,
@@ -128,6 +139,8 @@ pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Op
         timer: None,
         timer_fn: Closure::new(|| dispatch(Input::Timer)),
         unsaved: None,
+        blobs: blobs::Blobs::default(),
+        storage_events: 0,
         save_scheduled: false,
         lock: lock::SocketLock::new(),
         prefetched: widget_id.zip(config.dyn_into::<js_sys::Promise>().ok()),
@@ -136,7 +149,7 @@ pub fn boot(base: String, widget_id: Option<String>, config: JsValue, assets: Op
             .filter(|s| s.is_truthy())
             .and_then(|s| Reflect::get(&s, &0.into()).ok())
             .and_then(|s| s.dyn_into().ok()),
-        handoff: Some(handoff).filter(|h| h.is_object()),
+        handoff: Some(handoff).filter(JsValue::is_object),
         launcher_unsaved: None,
         launcher_saved: String::new(),
         view: None,
@@ -240,7 +253,21 @@ impl Driver {
             }
             Input::Config(widget_id, result) => self.core.handle_config(&widget_id, result, t),
             Input::Storage(text) => {
-                self.core.handle_storage_changed(text.as_deref().and_then(storage::decode), t)
+                self.storage_events = self.storage_events.wrapping_add(1);
+                let n = Some(self.storage_events);
+                self.resolve(n, String::new(), text.as_deref().and_then(storage::decode));
+            }
+            Input::Resolved(event, widget_id, state, keys) => {
+                self.blobs.handle_resolved(keys);
+                match event {
+                    None => self.core.handle_stored_state(&widget_id, state, t),
+                    Some(n) if n == self.storage_events => self.core.handle_storage_changed(state, t),
+                    Some(_) => {} // a later write of the other tab came meanwhile
+                }
+            }
+            Input::BlobSaved(key, ok) => {
+                self.blobs.handle_saved(key, ok);
+                self.save();
             }
             Input::Ui(action) => self.core.handle_ui(action, t),
             Input::Wake => {
@@ -288,13 +315,14 @@ impl Driver {
                 Effect::LoadState { widget_id } => {
                     self.save();
                     let stored = self.store.load(&widget_id);
-                    self.core.handle_stored_state(&widget_id, stored, now());
+                    self.resolve(None, widget_id, stored);
                 }
                 Effect::Persist(state) => self.save_soon(state),
                 Effect::ClearStorage { widget_id } => {
                     self.unsaved = None; // a write scheduled before would bring the state back
                     self.launcher_unsaved = None;
                     self.launcher_saved.clear();
+                    self.blobs.remove_all(&widget_id);
                     self.store.remove(&widget_id);
                 }
                 Effect::FetchConfig { widget_id, attempt } => {
@@ -333,6 +361,15 @@ impl Driver {
         self.arm_timer();
     }
 
+    /// Hands a stored state (of `LoadState` when `event` is `None`, else of that storage
+    /// event) to the core as [`Input::Resolved`], once its large attachments are read back
+    /// from IndexedDB (at once, in this dispatch, when it has none).
+    fn resolve(&self, event: Option<u32>, widget_id: String, stored: Option<StoredState>) {
+        let Some(state) = stored else { return dispatch(Input::Resolved(event, widget_id, None, Vec::new())) };
+        let then = move |s, keys| dispatch(Input::Resolved(event, widget_id, Some(s), keys));
+        blobs::resolve(state, self.core.outbox(), Box::new(then));
+    }
+
     /// Writes the state after the current task rather than inside it, so serializing it
     /// is not on the path from a frame to the page's callback or to the screen; several
     /// changes in a burst are written once. Losing a write is safe: the outbox is resent
@@ -360,8 +397,15 @@ impl Driver {
         if let Some((launcher, id)) = self.launcher_unsaved.take().zip(self.core.widget_id()) {
             self.store.save_launcher(id, &launcher);
         }
-        if let Some(state) = self.unsaved.take() {
+        if let Some(mut state) = self.unsaved.take() {
+            if !self.blobs.externalize(&mut state) {
+                // A large attachment is being written to IndexedDB: the text that refers
+                // to it is written once it is durable (`Input::BlobSaved`).
+                self.unsaved = Some(state);
+                return;
+            }
             self.store.save(&state);
+            self.blobs.collect(&state);
             if self.store.failed() && self.lock.take().is_some() {
                 // Followers learn everything through storage; without it every tab keeps
                 // its own socket (idempotent sends keep that safe).

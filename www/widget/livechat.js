@@ -18,7 +18,24 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
   const id = first && first[1];
   const config = id ? fetch(`${base.origin}/v1/widgets/${id}/config`).catch(() => null) : null;
   // What the wasm view takes over: the stylesheets and, once drawn, the launcher.
-  const handoff = {};
+  const handoff = {
+    // IndexedDB for the outbox's large attachments (src/driver/blobs.rs): one transaction;
+    // kind 0 reads, 1 writes `value` under the key, 2 deletes; resolves once committed.
+    idb: (kind, keys, value) => new Promise((ok, no) => {
+      const open = indexedDB.open('livechat', 1);
+      open.onupgradeneeded = () => open.result.createObjectStore('attachments');
+      open.onerror = no;
+      open.onsuccess = () => {
+        const db = open.result;
+        const tx = db.transaction('attachments', kind ? 'readwrite' : 'readonly');
+        const store = tx.objectStore('attachments');
+        const asked = keys.map((k) => (kind === 1 ? store.put(value, k) : kind ? store.delete(k) : store.get(k)));
+        tx.oncomplete = () => ok(asked.map((r) => r.result));
+        tx.onerror = tx.onabort = no;
+        db.close();
+      };
+    }),
+  };
   let loading;
   const load = () => {
     if (loading) return;
