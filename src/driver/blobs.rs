@@ -6,7 +6,8 @@
 //! localStorage text, written once that transaction has committed, holds `idb:<key>`
 //! instead of the content. Reading: the references of a stored state (a reload, another
 //! tab's write) are read back before the core sees it. A blob no longer in the outbox the
-//! page writes (acked) is deleted. Where IndexedDB fails, contents stay inline (as before:
+//! page writes (acked) is deleted. Where IndexedDB fails (or the loader did not hand over
+//! `handoff.idb`, which runs the transactions), contents stay inline (as before:
 //! localStorage, or memory when it is full).
 
 use std::cell::RefCell;
@@ -14,7 +15,6 @@ use std::cell::RefCell;
 use js_sys::{Array, Function};
 use livechat_protocol::OutgoingBody;
 use wasm_bindgen::{JsCast, JsValue};
-
 
 use super::{dispatch, Input};
 use crate::core::state::{OutboxItem, OutboxRequest, StoredState};
