@@ -33,7 +33,10 @@ fn content(item: &mut OutboxItem) -> Option<&mut String> {
 }
 
 fn key_of(widget_id: &str, item: &OutboxItem) -> String {
-    format!("{widget_id}/{}", item.id)
+    let mut key = String::from(widget_id);
+    key.push('/');
+    key.push_str(&item.id);
+    key
 }
 
 /// The blobs this page knows to be durable, and those being written.
@@ -58,7 +61,7 @@ impl Blobs {
                 continue;
             }
             if self.stored.contains(&key) {
-                *content = format!("{REF}{key}");
+                *content = String::from(REF) + &key;
             } else {
                 ready = false;
                 if !self.pending.contains(&key) {
@@ -105,45 +108,30 @@ impl Blobs {
     }
 }
 
-/// Puts the contents back into `state`: from `have` (this page's own outbox items, same
-/// id) or IndexedDB; then `done(state, keys resolved)`. A blob that cannot be read leaves its
-/// reference (the server refuses it as an attachment: the item fails visibly, never silently).
-pub fn resolve(mut state: StoredState, have: &[OutboxItem], done: Box<dyn FnOnce(StoredState, Vec<String>)>) {
-    // Keys whose content is back (durable in IndexedDB: another tab or an earlier page wrote
-    // them), and keys to read.
-    let (mut back, mut wanted) = (Vec::new(), Vec::new());
-    for item in &mut state.outbox {
-        let id = item.id.clone();
-        let Some(content) = content(item).filter(|c| c.starts_with(REF)) else { continue };
-        // `get`, not indexing: a str slice that can panic brings its formatting into the wasm.
-        let key = String::from(content.get(REF.len()..).unwrap_or_default());
-        let mine = have.iter().find(|i| i.id == id).and_then(|i| match &i.request {
-            OutboxRequest::Message { body: OutgoingBody::Basic { attachment: Some(a), .. }, .. } => {
-                (!a.content.starts_with(REF)).then(|| a.content.clone())
-            }
-            _ => None,
-        });
-        match mine {
-            Some(c) => {
-                *content = c;
-                back.push(key);
-            }
-            None => wanted.push(key),
-        }
-    }
+/// Puts the contents back into `state` from IndexedDB (another tab or an earlier page wrote
+/// each one before the text that refers to it); then `done(state, keys read back)`. A blob
+/// that cannot be read leaves its reference (the server refuses it as an attachment: the
+/// item fails visibly, never silently). At once when `state` refers to none.
+pub fn resolve(mut state: StoredState, done: Box<dyn FnOnce(StoredState, Vec<String>)>) {
+    let wanted: Vec<String> = state
+        .outbox
+        .iter_mut()
+        .filter_map(|i| content(i).and_then(|c| c.strip_prefix(REF)).map(String::from))
+        .collect();
     if wanted.is_empty() {
-        return done(state, back);
+        return done(state, wanted);
     }
     run(
         Op::Get(wanted),
         Box::new(move |_, values| {
+            let mut back = Vec::new();
             for item in &mut state.outbox {
                 let Some(content) = content(item) else { continue };
-                let key = content.get(REF.len()..).unwrap_or_default();
-                if let Some((k, Some(v))) = values.iter().find(|(k, _)| k == key).filter(|_| content.starts_with(REF)) {
-                    back.push(k.clone());
-                    *content = v.clone();
-                }
+                let Some((k, Some(v))) = values.iter().find(|(k, _)| Some(k.as_str()) == content.strip_prefix(REF)) else {
+                    continue;
+                };
+                back.push(k.clone());
+                *content = v.clone();
             }
             done(state, back);
         }),

@@ -61,7 +61,7 @@ pub enum Input {
     BlobSaved(String, bool),
     /// A stored state whose attachment blobs were read back: for `LoadState` (`None`) or
     /// for the storage event of this number; with the blobs it holds.
-    Resolved(Option<u32>, String, Option<StoredState>, Vec<String>),
+    Resolved(Option<u32>, String, Option<Box<StoredState>>, Vec<String>),
 }
 
 struct Driver {
@@ -260,8 +260,8 @@ impl Driver {
             Input::Resolved(event, widget_id, state, keys) => {
                 self.blobs.handle_resolved(keys);
                 match event {
-                    None => self.core.handle_stored_state(&widget_id, state, t),
-                    Some(n) if n == self.storage_events => self.core.handle_storage_changed(state, t),
+                    None => self.core.handle_stored_state(&widget_id, state.map(|s| *s), t),
+                    Some(n) if n == self.storage_events => self.core.handle_storage_changed(state.map(|s| *s), t),
                     Some(_) => {} // a later write of the other tab came meanwhile
                 }
             }
@@ -366,8 +366,8 @@ impl Driver {
     /// from IndexedDB (at once, in this dispatch, when it has none).
     fn resolve(&self, event: Option<u32>, widget_id: String, stored: Option<StoredState>) {
         let Some(state) = stored else { return dispatch(Input::Resolved(event, widget_id, None, Vec::new())) };
-        let then = move |s, keys| dispatch(Input::Resolved(event, widget_id, Some(s), keys));
-        blobs::resolve(state, self.core.outbox(), Box::new(then));
+        let then = move |s, keys| dispatch(Input::Resolved(event, widget_id, Some(Box::new(s)), keys));
+        blobs::resolve(state, Box::new(then));
     }
 
     /// Writes the state after the current task rather than inside it, so serializing it
