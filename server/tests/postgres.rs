@@ -159,6 +159,31 @@ fn jti_idempotency_and_sessions_hold_across_nodes() {
     assert_eq!(submit(&*b, send_req(&va.id, "k", "two")).recv().unwrap().err(), Some(StoreError::Conflict));
 }
 
+/// `n` server nodes on one fresh database (`--store postgres://…`, so a cluster), each
+/// healthy; the temp dir is their shared attachments dir.
+async fn start_nodes(n: usize, limits: impl Fn(&mut livechat_server::config::Limits)) -> (Vec<livechat_server::RunningServer>, tempfile::TempDir) {
+    let url = common::pg::shared().fresh_database();
+    let files = tempfile::tempdir().unwrap();
+    let mut nodes = Vec::new();
+    for _ in 0..n {
+        let mut config = livechat_server::config::Config::from_toml_str(&common::config_toml("")).unwrap();
+        limits(&mut config.limits);
+        let s = livechat_server::start(livechat_server::ServerOptions {
+            config,
+            data_dir: files.path().to_path_buf(),
+            store: livechat_server::StoreSpec::Postgres(url.clone()),
+            addr: "127.0.0.1:0".parse().unwrap(),
+            static_dir: None,
+            cluster: Some(url.clone()),
+        })
+        .await
+        .expect("node starts on postgres");
+        ready(s.addr).await;
+        nodes.push(s);
+    }
+    (nodes, files)
+}
+
 /// Waits until a node's `/healthz` is 200: its cluster bus listens (before that it refuses
 /// sockets, as a balancer would see).
 async fn ready(addr: std::net::SocketAddr) {
@@ -173,25 +198,7 @@ async fn ready(addr: std::net::SocketAddr) {
 /// node A resumes on node B, which sees A's messages and continues the same sequence.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_servers_on_one_database_share_sessions_and_history() {
-    let url = common::pg::shared().fresh_database();
-    let files = tempfile::tempdir().unwrap();
-    let mut nodes = Vec::new();
-    for _ in 0..2 {
-        let config = livechat_server::config::Config::from_toml_str(&common::config_toml("")).unwrap();
-        let s = livechat_server::start(livechat_server::ServerOptions {
-            config,
-            data_dir: files.path().to_path_buf(),
-            store: livechat_server::StoreSpec::Postgres(url.clone()),
-            addr: "127.0.0.1:0".parse().unwrap(),
-            static_dir: None,
-            // As `--store postgres://…` does: the nodes are a cluster.
-            cluster: Some(url.clone()),
-        })
-        .await
-        .expect("node starts on postgres");
-        ready(s.addr).await;
-        nodes.push(s);
-    }
+    let (nodes, _files) = start_nodes(2, |_| {}).await;
     let mut a = common::Client::connect(nodes[0].addr, Some(common::ORIGIN)).await.unwrap();
     let (welcome, _) = a.hello(common::SINGLE, None, 0).await;
     let session = welcome["session"].as_str().unwrap().to_string();
@@ -230,26 +237,11 @@ async fn two_servers_on_one_database_share_sessions_and_history() {
 /// refill) through; the rest is answered `rate_limited` with a `retry_after_ms`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_visitors_write_limit_holds_across_nodes() {
-    let url = common::pg::shared().fresh_database();
-    let files = tempfile::tempdir().unwrap();
-    let mut nodes = Vec::new();
-    for _ in 0..2 {
-        let mut config = livechat_server::config::Config::from_toml_str(&common::config_toml("")).unwrap();
-        config.limits.visitor_rate_limit_per_sec = 2.0;
-        config.limits.visitor_rate_limit_burst = 10.0;
-        let s = livechat_server::start(livechat_server::ServerOptions {
-            config,
-            data_dir: files.path().to_path_buf(),
-            store: livechat_server::StoreSpec::Postgres(url.clone()),
-            addr: "127.0.0.1:0".parse().unwrap(),
-            static_dir: None,
-            cluster: Some(url.clone()),
-        })
-        .await
-        .expect("node starts on postgres");
-        ready(s.addr).await;
-        nodes.push(s);
-    }
+    let (nodes, _files) = start_nodes(2, |limits| {
+        limits.visitor_rate_limit_per_sec = 2.0;
+        limits.visitor_rate_limit_burst = 10.0;
+    })
+    .await;
     let mut a = common::Client::connect(nodes[0].addr, Some(common::ORIGIN)).await.unwrap();
     let (welcome, _) = a.hello(common::SINGLE, None, 0).await;
     let session = welcome["session"].as_str().unwrap().to_string();
