@@ -8,7 +8,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
-cargo build -p livechat-widget --profile wasm-release --target wasm32-unknown-unknown --quiet
+# The standard library is rebuilt for the widget with size settings (rust-src, installed by
+# scripts/setup.sh): `-Cpanic=immediate-abort` (a panic is a trap: no panic formatting or
+# locations linked), std's `optimize_for_size`, no `Debug` output, no caller locations.
+# These are unstable options of the one stable toolchain, enabled with RUSTC_BOOTSTRAP for
+# this build only: -3.1 KB gzip (docs/performance.md). Without rust-src, a plain build.
+if rustup component list --installed 2>/dev/null | grep -q '^rust-src'; then
+  RUSTC_BOOTSTRAP=1 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none" \
+    cargo build -p livechat-widget --profile wasm-release --target wasm32-unknown-unknown --quiet \
+    -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size
+else
+  echo "build-widget.sh: no rust-src component (rustup component add rust-src): plain std, ~3 KB gzip larger" >&2
+  cargo build -p livechat-widget --profile wasm-release --target wasm32-unknown-unknown --quiet
+fi
 rm -rf pkg && mkdir -p pkg dist/widget
 wasm-bindgen target/wasm32-unknown-unknown/wasm-release/livechat_widget.wasm \
   --out-dir pkg --target web --no-typescript --omit-default-module-path

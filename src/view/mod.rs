@@ -618,7 +618,7 @@ impl View {
         let threads = core.conversations().threads();
         let mut signature = String::from(lang);
         for t in threads {
-            let _ = write!(signature, "|{}:{:?}:{}", t.id, t.status, t.messages.len());
+            let _ = write!(signature, "|{}:{}:{}", t.id, t.status.as_str(), t.messages.len());
         }
         if signature == self.list_signature {
             return;
