@@ -311,6 +311,9 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     let www = tempfile::tempdir().unwrap();
     std::fs::write(www.path().join("index.html"), "<h1>demo</h1>").unwrap();
     std::fs::write(www.path().join("w.wasm"), b"\0asm").unwrap();
+    std::fs::create_dir(www.path().join("widget")).unwrap();
+    std::fs::write(www.path().join("widget/livechat.js"), "/* loader */").unwrap();
+    std::fs::write(www.path().join("livechat.js"), "/* not the loader */").unwrap();
     let config = livechat_server::config::Config::from_toml_str(&config_toml("")).unwrap();
     let data = tempfile::tempdir().unwrap();
     let srv = livechat_server::start(livechat_server::ServerOptions {
@@ -329,6 +332,13 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let r = http(srv.addr, "GET", "/w.wasm", &[], None).await;
     assert_eq!(r.header("content-type"), Some("application/wasm"));
+    // The loader (the snippet's fixed URL) is run from the cache while it revalidates; any
+    // other file without a pinned `?v=` is revalidated before use.
+    let r = http(srv.addr, "GET", "/widget/livechat.js", &[], None).await;
+    assert_eq!(r.text(), "/* loader */");
+    assert_eq!(r.header("cache-control"), Some("max-age=0, stale-while-revalidate=86400"));
+    let r = http(srv.addr, "GET", "/livechat.js", &[], None).await;
+    assert_eq!(r.header("cache-control"), Some("no-cache"));
     assert_eq!(
         http(srv.addr, "GET", "/../../etc/passwd", &[], None)
             .await

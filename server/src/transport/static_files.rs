@@ -6,9 +6,9 @@
 //! one exists and is not older than the file (by more than a copy's moments). Every
 //! response carries a strong `ETag`. A URL with `?v=<content hash>` (how the loader names
 //! the glue and the wasm) is cached for a year, `immutable`; everything else is
-//! `no-cache`, so a returning visitor revalidates the loader with `If-None-Match` and gets
-//! `304 Not Modified` instead of the bytes again (and the browser reuses its cached wasm
-//! compilation). Every file allows any origin to read it (CORS `*`): the widget is loaded
+//! `no-cache` (revalidated with `If-None-Match`: `304 Not Modified` instead of the bytes
+//! again), but the loader, which a returning visitor's browser runs from its cache while it
+//! revalidates in the background ([`LOADER_CACHE`]). Every file allows any origin to read it (CORS `*`): the widget is loaded
 //! from other sites' pages.
 
 use std::path::{Component, Path, PathBuf};
@@ -112,6 +112,8 @@ pub async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static(if pinned {
             "public, max-age=31536000, immutable"
+        } else if is_loader(&path) {
+            LOADER_CACHE
         } else {
             "no-cache"
         }),
@@ -121,6 +123,20 @@ pub async fn serve(
         h.insert(header::ETAG, v);
     }
     r
+}
+
+/// How the loader (`widget/livechat.js`, the snippet's fixed URL) may be cached: a
+/// returning visitor's browser runs its cached copy at once and revalidates it in the
+/// background (`stale-while-revalidate`, a day), so the launcher is not held up by a
+/// round trip on every page view; a new build reaches that visitor on the next page
+/// view. Older than a day, it is revalidated before use, as with `no-cache`. An old
+/// loader names the glue and wasm of its own build (`?v=`), which that browser has cached.
+pub const LOADER_CACHE: &str = "max-age=0, stale-while-revalidate=86400";
+
+/// The widget's loader: the snippet's script.
+fn is_loader(path: &Path) -> bool {
+    path.file_name().is_some_and(|n| n == "livechat.js")
+        && path.parent().and_then(Path::file_name).is_some_and(|d| d == "widget")
 }
 
 /// The `v` query parameter, when it looks like a hash prefix (8–64 hex digits).
