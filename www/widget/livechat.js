@@ -100,7 +100,7 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
     launcher.setAttribute('aria-controls', 'lc-window');
     launcher.setAttribute('aria-expanded', String(!!s.open));
     launcher.setAttribute('aria-label', s.label);
-    // The view's icon (src/view/mod.rs ICON_CHAT): static markup, no stored text in it.
+    // The view's icon (src/view/dom.rs ICON_CHAT): static markup, no stored text in it.
     launcher.innerHTML = '<svg aria-hidden="true" viewBox="0 0 24 24" width="28" height="28"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"/></svg>';
     const badge = el('span', 'badge');
     badge.setAttribute('aria-hidden', 'true');
