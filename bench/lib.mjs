@@ -62,7 +62,7 @@ export const SNIPPET = `(function(w,d,u){w.liveChat=w.liveChat||function(){(w.li
 var s=d.createElement('script');s.type='module';s.async=true;s.src=u;s.onerror=function(){if(w.liveChat.loaded)return;
 var q=w.liveChat.q||[];w.liveChat=function(c,a,f){if(typeof f=='function')try{f({code:'load_failed',message:'the widget could not be loaded from '+u})}catch(e){console.error(e)}};
 q.forEach(function(a){w.liveChat.apply(w,a)})};d.head.appendChild(s)})
-(window,document,'/widget/livechat.js');
+(window,document,'/widget/livechat.js?id=${WIDGET_ID}');
 liveChat('init','${WIDGET_ID}');`;
 
 const children = new Set();

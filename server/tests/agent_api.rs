@@ -339,6 +339,35 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     assert_eq!(r.header("cache-control"), Some("max-age=0, stale-while-revalidate=86400"));
     let r = http(srv.addr, "GET", "/livechat.js", &[], None).await;
     assert_eq!(r.header("cache-control"), Some("no-cache"));
+    // `?id=` of a widget: its launcher preset (colour, default language) in front of the
+    // loader, for a same-origin request (no Origin) or an allowed page, gzipped when asked,
+    // with a validator of its own; never for another page, an unknown widget or no id.
+    let url = format!("/widget/livechat.js?id={SINGLE}");
+    let preset = |r: &HttpResponse| -> Option<Value> {
+        let text = r.text();
+        let line = text.strip_prefix("import.meta.lc=")?.split_once(";\n")?;
+        assert_eq!(line.1, "/* loader */");
+        Some(serde_json::from_str(line.0).unwrap())
+    };
+    let r = http(srv.addr, "GET", &url, &[], None).await;
+    let p = preset(&r).expect("preset for a same-origin request");
+    assert_eq!(p, json!({"id": SINGLE, "color": "#0b57d0", "default_language": "en-US"}));
+    assert_eq!(r.header("cache-control"), Some("max-age=0, stale-while-revalidate=86400"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding, Origin"));
+    let r = http(srv.addr, "GET", &url, &[("Origin", ORIGIN)], None).await;
+    assert!(preset(&r).is_some(), "allowed page");
+    for (path, origin) in [(url.as_str(), "http://evil.test"), ("/widget/livechat.js?id=nope", ORIGIN), ("/widget/livechat.js", ORIGIN)] {
+        let r = http(srv.addr, "GET", path, &[("Origin", origin)], None).await;
+        assert_eq!(r.text(), "/* loader */", "{path} from {origin}: the plain loader");
+    }
+    let gz = http(srv.addr, "GET", &url, &[("Accept-Encoding", "gzip, br")], None).await;
+    assert_eq!(gz.header("content-encoding"), Some("gzip"));
+    let mut plain = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz.body[..]), &mut plain).unwrap();
+    assert!(plain.starts_with("import.meta.lc={") && plain.ends_with("/* loader */"), "{plain}");
+    let etag = gz.header("etag").unwrap().to_string();
+    let r = http(srv.addr, "GET", &url, &[("Accept-Encoding", "gzip, br"), ("If-None-Match", &etag)], None).await;
+    assert_eq!(r.status, 304);
     assert_eq!(
         http(srv.addr, "GET", "/../../etc/passwd", &[], None)
             .await

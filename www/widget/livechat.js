@@ -143,10 +143,13 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
     // A returning visitor: the launcher as the widget left it, without waiting for anything.
     ready(() => (draw(snapshot) ? later(busy || snapshot.open) : load()));
   } else {
-    // A first visit: the launcher from the configuration, in the visitor's language. A
-    // configuration that takes over 3 s (a hung request) is left to the widget, which
-    // bounds and retries it (core/config_fetch.rs) and answers init either way.
-    Promise.race([config.then((r) => (r && r.ok ? r.clone().json() : null)), new Promise((go) => setTimeout(go, 3e3))]).then((c) => ready(() => {
+    // A first visit: the launcher in the visitor's language, with the widget's look from
+    // the preset the server put in front of this script (snippet URL `?id=`, server
+    // transport/loader.rs: no wait), else from the configuration. A configuration that
+    // takes over 3 s (a hung request) is left to the widget, which bounds and retries it
+    // (core/config_fetch.rs) and answers init either way.
+    const preset = import.meta.lc;
+    const look = (c) => {
       const tags = Object.keys(LABELS);
       const find = (t) => tags.find((l) => l.toLowerCase() === String(t).toLowerCase());
       // As core::language::resolve_default with no language chosen by the page.
@@ -166,6 +169,19 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
       });
       if (drawn) later(busy);
       else load();
-    }), load);
+    };
+    if (preset && preset.id === id) {
+      ready(() => look(preset));
+      // A page the configuration refuses (origin, unknown widget): the widget will draw
+      // nothing, so neither does the loader.
+      config.then((r) => {
+        if (r && !r.ok && r.status < 500 && handoff.host && !handoff.adopted) {
+          handoff.host.remove();
+          handoff.host = null;
+        }
+      });
+    } else {
+      Promise.race([config.then((r) => (r && r.ok ? r.clone().json() : null)), new Promise((go) => setTimeout(go, 3e3))]).then((c) => ready(() => look(c)), load);
+    }
   }
 }

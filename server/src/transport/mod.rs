@@ -3,5 +3,6 @@
 
 pub mod agent;
 pub mod http;
+pub mod loader;
 pub mod static_files;
 pub mod ws;

@@ -59,15 +59,31 @@ pub async fn serve(
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let (file, encoding, meta) = pick_representation(&path, meta, accepted).await;
-    let etag = etag(&meta, encoding);
+    let loader = is_loader(&path);
+    // The loader with a widget's launcher preset (`?id=`) is made per request, not a file.
+    let preset = if loader { super::loader::preset(&app, &uri, &headers) } else { None };
+    let (etag, encoding, made) = match preset {
+        Some(preset) => {
+            let Ok(raw) = tokio::fs::read(&path).await else {
+                return not_found();
+            };
+            let (body, encoding, etag) = super::loader::with_preset(&preset, &raw, &accepted_encodings(accepted));
+            (etag, encoding, Some(body))
+        }
+        None => (etag(&meta, encoding), encoding, None),
+    };
 
     let mut r = if if_none_match(&headers, &etag) {
         let mut r = Response::new(Body::empty());
         *r.status_mut() = StatusCode::NOT_MODIFIED;
         r
     } else {
-        let Ok(bytes) = tokio::fs::read(&file).await else {
-            return not_found();
+        let bytes = match made {
+            Some(body) => body,
+            None => match tokio::fs::read(&file).await {
+                Ok(bytes) => bytes,
+                Err(_) => return not_found(),
+            },
         };
         let mut r = Response::new(if method == Method::HEAD {
             Body::empty()
@@ -112,13 +128,17 @@ pub async fn serve(
         header::CACHE_CONTROL,
         HeaderValue::from_static(if pinned {
             "public, max-age=31536000, immutable"
-        } else if is_loader(&path) {
+        } else if loader {
             LOADER_CACHE
         } else {
             "no-cache"
         }),
     );
-    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    h.insert(
+        header::VARY,
+        // The loader's preset depends on the page's origin (transport/loader.rs).
+        HeaderValue::from_static(if loader { "Accept-Encoding, Origin" } else { "Accept-Encoding" }),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
     }

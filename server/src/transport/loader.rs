@@ -1,0 +1,57 @@
+//! The loader with a widget's launcher preset: `widget/livechat.js?id=<widget id>`.
+//!
+//! On a first visit the loader draws the launcher before the wasm arrives; what it looks
+//! like (the brand colour, the widget's default language) is in the widget's
+//! configuration. Fetched after the loader has run, that is a second round trip before
+//! the launcher is painted. A snippet that names its widget in the loader's URL gets the
+//! preset in the same response instead: one statement before the loader's code,
+//! `import.meta.lc = {…};` (module scope: nothing the host page can see or set). The
+//! loader without `id` (older snippets) still draws from the configuration.
+//!
+//! The preset is given only to pages the widget allows (`Origin`, as the configuration
+//! endpoint checks it; a same-origin module request has no `Origin`); any other page gets
+//! the plain loader, which then draws nothing until the configuration says why.
+
+use std::io::Write as _;
+
+use axum::http::{header, HeaderMap, Uri};
+
+use super::static_files::Encoding;
+use crate::App;
+
+/// The statement that carries `id`'s launcher preset, if the page may have it.
+pub fn preset(app: &App, uri: &Uri, headers: &HeaderMap) -> Option<String> {
+    let id = uri.query()?.split('&').find_map(|p| p.strip_prefix("id="))?;
+    let w = app.config.widget(id)?;
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        if !w.origin_allowed(origin) {
+            return None;
+        }
+    }
+    let preset = serde_json::json!({ "id": w.id, "color": w.color, "default_language": w.default_language });
+    Some(format!("import.meta.lc={preset};\n"))
+}
+
+/// The loader's bytes with the preset in front, gzipped when `accepted` allows it, and a
+/// strong validator of exactly these bytes.
+pub fn with_preset(preset: &str, loader: &[u8], accepted: &[Encoding]) -> (Vec<u8>, Option<Encoding>, String) {
+    let mut body = Vec::with_capacity(preset.len() + loader.len());
+    body.extend_from_slice(preset.as_bytes());
+    body.extend_from_slice(loader);
+    let (body, encoding) = if accepted.contains(&Encoding::Gzip) {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        match gz.write_all(&body).and_then(|()| gz.finish()) {
+            Ok(z) => (z, Some(Encoding::Gzip)),
+            Err(_) => (body, None),
+        }
+    } else {
+        (body, None)
+    };
+    let etag = {
+        use sha2::{Digest, Sha256};
+        let d = Sha256::digest(&body);
+        let hex: String = d[..12].iter().map(|b| format!("{b:02x}")).collect();
+        format!("\"p{hex}\"")
+    };
+    (body, encoding, etag)
+}
