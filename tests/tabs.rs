@@ -179,3 +179,16 @@ fn a_follower_opens_a_socket_for_an_older_page_and_closes_it_after() {
     assert!(!t.follower.socket_open, "closed once answered");
     assert_eq!(t.leader.server.received.iter().filter(|f| matches!(f, ClientFrame::History { .. })).count(), 0);
 }
+
+#[test]
+fn a_follower_asks_nothing_for_a_conversation_the_leader_holds_from_its_start() {
+    let mut t = Tabs::new();
+    t.leader.call_ok("send", Some(json!({"type": "BASIC", "message": "m0"})));
+    t.leader.server.agent_reply("m1", t.leader.now);
+    t.leader.settle();
+    t.to_follower();
+    assert_eq!(t.follower.texts(), vec!["m0", "m1"]);
+    t.follower.ui(livechat_widget::core::UiAction::LoadOlder);
+    assert_eq!(t.follower.opens, 0, "the leader's write says the thread starts there: no socket");
+    assert!(t.follower.server.received.is_empty());
+}

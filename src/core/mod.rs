@@ -231,8 +231,19 @@ impl Widget {
 
     /// The state as it would be stored now.
     pub fn snapshot(&self) -> StoredState {
+        let threads = self.conversations.to_stored();
+        // Complete in storage only when storage keeps every message the widget holds.
+        // (A loop, not `filter().map().collect()`: smaller in the wasm.)
+        let mut complete_threads = Vec::new();
+        for t in &threads {
+            let all_stored = self.conversations.get(&t.id).is_some_and(|held| held.messages.len() == t.messages.len());
+            if all_stored && self.history.exhausted(&t.id) {
+                complete_threads.push(t.id.clone());
+            }
+        }
         StoredState {
-            threads: self.conversations.to_stored(),
+            threads,
+            complete_threads,
             outbox: self.outbox.items().to_vec(),
             config: self.config.clone(),
             ..self.state.clone()
@@ -500,6 +511,16 @@ impl Widget {
     }
 
     // ----- bookkeeping ----------------------------------------------------------------
+
+    /// Storage (this tab's or the leader's write) says these threads are held from their
+    /// first message on: reaching their top asks nothing (only threads held here).
+    fn restore_complete(&mut self, thread_ids: &[String]) {
+        for id in thread_ids {
+            if self.conversations.get(id).is_some() {
+                self.history.complete(id);
+            }
+        }
+    }
 
     fn answer(&mut self, req: &str, result: Result<Reply, ApiError>) {
         self.calls.answer(req, result, &mut self.effects);

@@ -29,6 +29,7 @@ impl Widget {
         }
         if let Some(mut stored) = stored.and_then(|s| s.validated(widget_id)) {
             self.conversations = Conversations::new(stored.threads.clone());
+            self.restore_complete(&stored.complete_threads);
             self.config = stored.config.clone();
             self.persisted = Some(stored.clone());
             // The outbox lives in its own part; `snapshot` puts it back for storage.

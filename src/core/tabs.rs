@@ -143,6 +143,7 @@ impl Widget {
                     }
                 }
                 self.state.last_seq = last_seq;
+                self.restore_complete(&other.complete_threads);
             }
         }
         adopt_shared(&mut self.state, &other);
