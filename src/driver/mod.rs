@@ -232,6 +232,9 @@ impl Driver {
                 if let Some(f) = bridge::callback_of(&callback) {
                     self.callbacks.insert(call, f);
                 }
+                if let Some(window) = web_sys::window() {
+                    self.core.handle_network(window.navigator().on_line());
+                }
                 match bridge::parse_call(&command, &arg) {
                     Ok(cmd) => self.core.handle_command(call, cmd, t),
                     Err(e) => self.reply(call, Err(e)),

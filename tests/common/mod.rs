@@ -423,6 +423,13 @@ impl Harness {
         self.settle();
     }
 
+    /// Drains effects only: frames the server sent meanwhile wait for [`Harness::settle`].
+    pub fn run_effects(&mut self) {
+        while let Some(effect) = self.widget.poll_effect() {
+            self.apply(effect);
+        }
+    }
+
     /// Drains effects and delivers server frames until both are quiet.
     pub fn settle(&mut self) {
         for _ in 0..10_000 {
