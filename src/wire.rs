@@ -171,6 +171,7 @@ declare!(tagged "type" ServerFrame {
 declare!(record StoredState {
     version: req, widget_id: req, session: null, customer: null, last_seq: default, ui: req, language: null,
     theme: null, threads: default, active_thread: null, outbox: default, config: null, ended_sessions: list,
+    complete_threads: list,
 });
 declare!(record UiState { open: req, launcher: req, draft: default, unread: default, thread_list: default, new_thread: default });
 declare!(record OutboxItem { id: req, request: req, status: req, created_at: req });

@@ -415,10 +415,10 @@ impl Rig {
             Effect::Persist(state) => self.store.save(&state),
             Effect::ClearStorage { widget_id } => self.store.remove(&widget_id),
             Effect::ClaimSocket { .. } => {}
-            Effect::FetchConfig { widget_id, .. } => {
+            Effect::FetchConfig { widget_id, attempt } => {
                 let mut c = config(&widget_id);
                 c.id = widget_id.clone();
-                self.widget.handle_config(&widget_id, Ok(c), self.now);
+                self.widget.handle_config(&widget_id, attempt, Ok(c), self.now);
             }
             Effect::OpenSocket { .. } => {
                 self.server.outbound.clear();

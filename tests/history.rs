@@ -51,6 +51,8 @@ fn id_of(h: &Harness, text: &str) -> String {
 #[test]
 fn held_messages_are_shown_first_then_the_server_says_nothing_is_older() {
     let (mut h, all) = conversation(259);
+    // Known from a sync (which does not say where the thread starts), not seen opening.
+    h.call_ok("auth", Some(json!("eyJh.eyJz.c2ln")));
     assert_eq!(h.shown_texts(), all[all.len() - SHOWN..], "the newest 200 of 260");
     let renders = h.renders;
     h.ui(UiAction::LoadOlder);
@@ -196,4 +198,48 @@ fn an_expired_customer_session_asks_only_after_the_fresh_auth() {
     assert!(h.widget.history().loading(&thread));
     h.call_ok("auth", Some(json!("eyJh.eyJz.c2ln")));
     assert_eq!(history_requests(&h).len(), 1, "sent once the fresh auth is answered");
+}
+
+#[test]
+fn a_conversation_that_fits_asks_nothing_once_its_first_message_is_known_even_after_reloads() {
+    // Opened live: the widget saw the thread start, so it holds every message of it.
+    let (mut h, all) = conversation(3);
+    let thread = h.widget.current_thread().unwrap().to_string();
+    h.ui(UiAction::LoadOlder); // the view's observer: the top is in sight at once
+    assert!(history_requests(&h).is_empty(), "the thread was opened live: nothing is older");
+    assert!(h.widget.history().exhausted(&thread));
+    for _ in 0..2 {
+        h.reload();
+        h.advance(1_000);
+        assert!(h.widget.connected());
+        h.ui(UiAction::LoadOlder);
+        assert!(history_requests(&h).is_empty(), "known from storage after a reload");
+        assert_eq!(h.texts(), all);
+    }
+
+    // Known from a sync only (here: after `auth`): asked once, then never again.
+    h.call_ok("auth", Some(json!("eyJh.eyJz.c2ln")));
+    h.ui(UiAction::LoadOlder);
+    assert_eq!(history_requests(&h).len(), 1, "a sync does not say where the thread starts");
+    assert!(h.widget.history().exhausted(&thread));
+    h.reload();
+    h.advance(1_000);
+    h.ui(UiAction::LoadOlder);
+    assert_eq!(history_requests(&h).len(), 1, "the answer was kept");
+    assert_eq!(h.texts(), all);
+}
+
+#[test]
+fn a_thread_longer_than_what_storage_keeps_is_asked_for_after_a_reload() {
+    // 101 messages, all seen live: complete in memory, but storage keeps the newest 100.
+    let (mut h, all) = conversation(100);
+    let thread = h.widget.current_thread().unwrap().to_string();
+    h.ui(UiAction::LoadOlder);
+    assert!(history_requests(&h).is_empty());
+    h.reload();
+    h.advance(1_000);
+    assert!(!h.widget.history().exhausted(&thread));
+    h.ui(UiAction::LoadOlder);
+    assert_eq!(history_requests(&h).len(), 1, "the oldest message is not held any more");
+    assert_eq!(h.texts(), all);
 }

@@ -109,8 +109,7 @@ fn unknown_widget_fails_init_and_queued_calls_then_init_can_be_retried() {
     h.config = ConfigAnswer::Hold;
     let init = h.call("init", Some(json!("nope")));
     let show = h.call("show", None);
-    h.widget.handle_config("nope", Err(ConfigError::UnknownWidget), h.now);
-    h.settle();
+    h.answer_config(0, Err(ConfigError::UnknownWidget));
     assert_eq!(h.reply(init).unwrap().unwrap_err().code, ErrorCode::UnknownWidget);
     assert_eq!(h.reply(show).unwrap().unwrap_err().code, ErrorCode::UnknownWidget);
     h.config = ConfigAnswer::Ok(config(WIDGET));
@@ -240,11 +239,39 @@ fn a_failed_config_request_is_retried_and_a_later_answer_makes_init_ready() {
     let init = h.call("init", Some(json!(WIDGET)));
     h.advance(11_000);
     assert_eq!(h.config_fetches.len(), 2);
-    h.deliver_config();
+    h.answer_config(0, Ok(config(WIDGET)));
     assert!(matches!(h.reply(init), Some(Ok(Reply::Init(_)))));
     h.advance(60_000);
     assert_eq!(h.replies.iter().filter(|(c, _)| *c == init).count(), 1, "answered once");
     assert_eq!(h.config_fetches.len(), 2);
+}
+
+#[test]
+fn a_late_failure_of_an_abandoned_attempt_does_not_count_against_the_one_in_flight() {
+    let unavailable = || Err(ConfigError::Unavailable("network error".into()));
+    let mut h = Harness::new();
+    h.config = ConfigAnswer::Hold;
+    let init = h.call("init", Some(json!(WIDGET)));
+    h.advance(11_000);
+    assert_eq!(fetches(&h), vec![(0, 0), (11_000, 1)], "attempt 0 timed out, attempt 1 is out");
+    // The abandoned attempt 0 fails late (the hung proxy gives up): attempt 1 keeps its 10 s.
+    h.advance(1_000);
+    h.answer_config(0, unavailable());
+    assert_eq!(h.widget.poll_timeout().map(|d| (d.at - T0, d.reason)), Some((21_000, "config timeout")));
+    h.advance(4_000);
+    assert_eq!(fetches(&h), vec![(0, 0), (11_000, 1)], "no retry for a failure that was not attempt 1's");
+    // Attempt 1 itself fails: retried after 3 s, as the second failure.
+    h.answer_config(1, unavailable());
+    h.advance(3_000);
+    assert_eq!(fetches(&h), vec![(0, 0), (11_000, 1), (19_000, 2)]);
+    assert!(h.reply(init).is_none(), "two failures so far: still trying");
+    // A second late copy of an old failure changes nothing either; the last attempt answers.
+    h.answer_config(1, unavailable());
+    assert!(h.reply(init).is_none(), "attempt 2 is still in flight");
+    h.advance(5_000);
+    h.answer_config(2, Ok(config(WIDGET)));
+    assert!(matches!(h.reply(init), Some(Ok(Reply::Init(_)))));
+    assert_eq!(h.widget.lifecycle(), Lifecycle::Ready);
 }
 
 #[test]

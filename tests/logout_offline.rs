@@ -136,3 +136,25 @@ fn another_tab_that_connects_first_names_the_ended_session() {
     assert_eq!(b.server.ended_sessions, vec![token]);
     assert!(b.widget.customer().is_none());
 }
+
+#[test]
+fn a_logout_whose_socket_is_lost_before_the_answer_ends_the_session_the_offline_way() {
+    let mut h = Harness::ready();
+    h.call_ok("auth", Some(json!("eyJh.eyJz.c2ln")));
+    let token = h.widget.snapshot().session.unwrap();
+    // The logout goes out, its answer is lost with the socket, the server is unreachable.
+    h.lose_server_frames = true;
+    let call = h.call("logout", None);
+    assert!(h.reply(call).is_none(), "online: waits for the server's answer");
+    h.lose_server_frames = false;
+    h.server.up = false;
+    h.drop_connection();
+    let Some(Ok(Reply::Reset(r))) = h.reply(call) else { panic!("answered when the socket went: {:?}", h.reply(call)) };
+    assert!(r.logged_out);
+    assert_eq!(h.stored().unwrap().ended_sessions, vec![token.clone()]);
+    h.server.up = true;
+    h.advance(60_000);
+    assert!(h.widget.connected());
+    assert_eq!(hellos(&h).last().unwrap(), &(None, vec![token]), "named in the next hello");
+    assert_eq!(h.replies.iter().filter(|(c, _)| *c == call).count(), 1, "answered once");
+}

@@ -116,3 +116,23 @@ fn a_heartbeat_timer_that_fires_late_in_a_throttled_tab_still_detects_a_dead_soc
     assert!(h.server.received.iter().any(|f| matches!(f, ClientFrame::Ping { .. })));
     assert!(h.opens > opens, "detected on the second throttled wake-up and reconnected");
 }
+
+#[test]
+fn an_auth_in_flight_when_the_socket_is_restarted_goes_out_again() {
+    // A gap in the events restarts the socket (no close event of the old one reaches the
+    // core): an `auth` sent on it and not answered is sent on the new one.
+    let mut h = Harness::ready();
+    h.call_ok("send", Some(json!({"type": "BASIC", "message": "hi"})));
+    h.lose_server_frames = true;
+    let call = h.call("auth", Some(json!("eyJh.eyJz.c2ln")));
+    h.lose_server_frames = false;
+    let seq = h.widget.last_seq();
+    h.widget.handle_frame(
+        livechat_protocol::ServerFrame::Event { seq: seq + 5, event: livechat_protocol::Event::Availability { online: true } },
+        h.now,
+    );
+    h.settle();
+    let auths = h.server.received.iter().filter(|f| matches!(f, ClientFrame::Auth { .. })).count();
+    assert_eq!(auths, 2, "sent again on the new socket");
+    assert!(matches!(h.reply(call), Some(Ok(livechat_widget::core::Reply::Auth(_)))));
+}

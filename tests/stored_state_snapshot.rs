@@ -73,3 +73,14 @@ fn the_pinned_format_still_loads() {
     let loaded: StoredState = serde_json::from_str(&pinned).unwrap();
     assert_eq!(loaded, sample());
 }
+
+#[test]
+fn complete_threads_are_written_only_when_there_are_some() {
+    // Entries written before the field existed read the same (`the_pinned_format_still_loads`).
+    let mut s = sample();
+    assert!(!serde_json::to_string(&s).unwrap().contains("complete_threads"));
+    s.complete_threads = vec!["thr-1".into()];
+    let v = serde_json::to_value(&s).unwrap();
+    assert_eq!(v["complete_threads"], json!(["thr-1"]));
+    assert_eq!(serde_json::from_value::<StoredState>(v).unwrap(), s);
+}

@@ -179,3 +179,111 @@ fn a_follower_opens_a_socket_for_an_older_page_and_closes_it_after() {
     assert!(!t.follower.socket_open, "closed once answered");
     assert_eq!(t.leader.server.received.iter().filter(|f| matches!(f, ClientFrame::History { .. })).count(), 0);
 }
+
+#[test]
+fn a_follower_asks_nothing_for_a_conversation_the_leader_holds_from_its_start() {
+    let mut t = Tabs::new();
+    t.leader.call_ok("send", Some(json!({"type": "BASIC", "message": "m0"})));
+    t.leader.server.agent_reply("m1", t.leader.now);
+    t.leader.settle();
+    t.to_follower();
+    assert_eq!(t.follower.texts(), vec!["m0", "m1"]);
+    t.follower.ui(livechat_widget::core::UiAction::LoadOlder);
+    assert_eq!(t.follower.opens, 0, "the leader's write says the thread starts there: no socket");
+    assert!(t.follower.server.received.is_empty());
+}
+
+/// A customer on both tabs (authenticated through the leader), then the server becomes
+/// unreachable: the leader's socket is lost. Returns the session token.
+fn customer_then_offline(t: &mut Tabs) -> String {
+    t.leader.call_ok("auth", Some(json!(jwt_like())));
+    let token = t.leader.widget.snapshot().session.expect("a customer session");
+    t.to_follower();
+    assert!(t.follower.widget.customer().is_some());
+    t.leader.server.up = false;
+    t.leader.drop_connection();
+    t.follower.server.up = false;
+    token
+}
+
+#[test]
+fn a_follower_logs_out_offline_at_once_like_the_leader() {
+    let mut t = Tabs::new();
+    let token = customer_then_offline(&mut t);
+
+    let call = t.follower.call("logout", None);
+    match t.follower.reply(call) {
+        Some(Ok(Reply::Reset(r))) => assert!(r.logged_out, "{r:?}"),
+        other => panic!("answered at once, as the leader does offline: {other:?}"),
+    }
+    assert!(!t.follower.socket_open && t.follower.widget.customer().is_none());
+    let stored = t.follower.stored().unwrap();
+    assert_eq!(stored.ended_sessions, vec![token.clone()], "kept for the next hello");
+    assert!(stored.session.is_none());
+    t.follower.advance(60_000);
+    assert_eq!(t.follower.opens, 1, "no socket kept trying for it");
+
+    // The leader takes the removal, then the write (two `storage` events), and ends the
+    // session first thing when the server is back.
+    t.leader.widget.handle_storage_changed(None, t.leader.now);
+    t.to_leader();
+    assert!(t.leader.widget.customer().is_none());
+    t.leader.server.up = true;
+    t.leader.advance(60_000);
+    assert!(t.leader.widget.connected());
+    assert_eq!(t.leader.server.ended_sessions, vec![token]);
+    assert!(t.leader.stored().unwrap().ended_sessions.is_empty());
+}
+
+#[test]
+fn a_session_a_follower_ended_offline_is_ended_by_a_leader_already_reconnecting() {
+    let mut t = Tabs::new();
+    let token = customer_then_offline(&mut t);
+    t.follower.call_ok("logout", None);
+    // The server is back for the leader. The removal reaches it first: it starts over as a
+    // new visitor and its hello goes out; the write naming the session comes before the
+    // welcome does.
+    t.leader.server.up = true;
+    t.leader.widget.handle_storage_changed(None, t.leader.now);
+    t.leader.run_effects();
+    assert!(t.leader.socket_open);
+    let stored = t.follower.stored();
+    t.leader.widget.handle_storage_changed(stored, t.leader.now);
+    t.leader.settle();
+    t.leader.advance(60_000);
+    assert!(t.leader.widget.connected());
+    assert_eq!(t.leader.server.ended_sessions, vec![token], "named in a hello before it is forgotten");
+    assert!(t.leader.stored().unwrap().ended_sessions.is_empty());
+}
+
+#[test]
+fn a_follower_whose_browser_is_offline_logs_out_without_a_socket() {
+    let mut t = Tabs::new();
+    let token = customer_then_offline(&mut t);
+    t.follower.widget.handle_network(false); // navigator.onLine, told before each command
+    let Reply::Reset(r) = t.follower.call_ok("logout", None) else { panic!("a reset result") };
+    assert!(r.logged_out);
+    assert_eq!(t.follower.opens, 0, "no socket for it");
+    assert_eq!(t.follower.stored().unwrap().ended_sessions, vec![token]);
+    // Online (as far as the browser knows) but the server unreachable: one try, then the same.
+    let mut t = Tabs::new();
+    customer_then_offline(&mut t);
+    t.follower.widget.handle_network(true);
+    t.follower.call_ok("logout", None);
+    assert_eq!(t.follower.opens, 1);
+}
+
+#[test]
+fn a_follower_online_logs_out_through_the_server() {
+    let mut t = Tabs::new();
+    t.leader.call_ok("auth", Some(json!(jwt_like())));
+    t.to_follower();
+    // The same server behind the follower's socket.
+    t.follower.server = std::mem::take(&mut t.leader.server);
+    let Reply::Reset(r) = t.follower.call_ok("logout", None) else { panic!("a reset result") };
+    assert!(r.logged_out);
+    assert_eq!(t.follower.opens, 1, "a socket for it");
+    assert!(t.follower.server.received.iter().any(|f| matches!(f, ClientFrame::Logout { .. })));
+    assert!(!t.follower.socket_open, "closed once answered");
+    assert!(t.follower.stored().map_or(true, |s| s.ended_sessions.is_empty()), "nothing left to end");
+}

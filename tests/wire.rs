@@ -130,6 +130,7 @@ fn rich_state() -> StoredState {
     config.multi_thread = true;
     s.config = Some(config);
     s.ended_sessions = vec!["old-session".into(), TRICKY.into()];
+    s.complete_threads = vec!["thr-1".into(), TRICKY.into()];
     s
 }
 

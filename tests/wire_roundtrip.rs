@@ -194,6 +194,7 @@ fn state(r: &mut Rng) -> StoredState {
         outbox: r.list(3, item),
         config: r.opt(config),
         ended_sessions: r.list(3, string),
+        complete_threads: r.list(3, string),
     }
 }
 

@@ -6,6 +6,14 @@
 //! Every request of the page has its own number (the URL's `?attempt=n`): a browser holds a
 //! request for a URL that is still pending (Chromium's HTTP cache lock) instead of sending
 //! it, and an earlier attempt may hang for good.
+//!
+//! The driver answers with the number of the attempt. Only the attempt in flight counts
+//! for the retries: a network or server failure of an attempt already abandoned (it timed
+//! out, its retry is out) is ignored, so a hung request failing late cannot take a retry
+//! from the attempt in flight nor make `init` give up early. Any other answer of an older
+//! attempt is taken like the current one's: a configuration (it is the same document; the
+//! widget is ready sooner) or the server's refusal of the widget or the page's origin
+//! (404/403 say the same whichever request carried them).
 
 use alloc::collections::VecDeque;
 use alloc::string::String;
@@ -77,9 +85,16 @@ impl ConfigFetch {
         }
     }
 
-    /// An attempt failed: schedules a retry if one is left (true) or stops (false). A late
-    /// failure while a retry is already scheduled changes nothing.
-    pub fn handle_failed(&mut self, now: Millis) -> bool {
+    /// Attempt number `attempt` failed (network or server). True when nothing more is to be
+    /// done: a retry is scheduled (or was already), or it was not the attempt in flight.
+    /// False: no attempt is left (handle it as a failure).
+    pub fn handle_failed(&mut self, attempt: u32, now: Millis) -> bool {
+        attempt.wrapping_add(1) != self.requests || self.fail(now)
+    }
+
+    /// The latest attempt failed: schedules a retry if one is left (true) or stops (false).
+    /// A failure while a retry is already scheduled changes nothing.
+    fn fail(&mut self, now: Millis) -> bool {
         match self.stage {
             Stage::InFlight(n, _) => match CONFIG_RETRY_DELAYS_MS.get(n) {
                 Some(delay) => {
@@ -100,7 +115,7 @@ impl ConfigFetch {
     pub fn handle_timeout(&mut self, widget_id: &str, now: Millis, effects: &mut VecDeque<Effect>) -> Option<Due> {
         match self.stage {
             Stage::InFlight(_, at) if now >= at => {
-                Some(if self.handle_failed(now) { Due::Retry } else { Due::TimedOut })
+                Some(if self.fail(now) { Due::Retry } else { Due::TimedOut })
             }
             Stage::Waiting(n, at) if now >= at => {
                 self.send(n + 1, widget_id, now, effects);
@@ -134,7 +149,7 @@ mod tests {
         assert_eq!(f.handle_timeout("w", 10_000, &mut out), Some(Due::Retry));
         assert_eq!(f.poll_timeout().map(|d| (d.at, d.reason)), Some((11_000, "config retry")));
         assert_eq!(f.handle_timeout("w", 11_000, &mut out), Some(Due::Retry));
-        assert!(f.handle_failed(11_500), "a network error, at once: retried after 3 s");
+        assert!(f.handle_failed(1, 11_500), "a network error, at once: retried after 3 s");
         assert_eq!(f.poll_timeout().map(|d| d.at), Some(14_500));
         assert_eq!(f.handle_timeout("w", 14_500, &mut out), Some(Due::Retry));
         assert_eq!(f.handle_timeout("w", 24_500, &mut out), Some(Due::TimedOut));
@@ -149,13 +164,32 @@ mod tests {
     fn a_late_failure_while_waiting_changes_nothing() {
         let (mut f, mut out) = (ConfigFetch::default(), VecDeque::new());
         f.start("w", 0, &mut out);
-        assert!(f.handle_failed(10));
+        assert!(f.handle_failed(0, 10));
         let due = f.poll_timeout();
-        assert!(f.handle_failed(500));
+        assert!(f.handle_failed(0, 500));
         assert_eq!(f.poll_timeout(), due);
         f.stop();
-        assert!(!f.handle_failed(600), "nothing in progress");
+        assert!(!f.handle_failed(0, 600), "nothing in progress");
         assert_eq!(f.poll_timeout(), None);
+    }
+
+    #[test]
+    fn only_the_attempt_in_flight_counts() {
+        let (mut f, mut out) = (ConfigFetch::default(), VecDeque::new());
+        f.start("w", 0, &mut out);
+        assert_eq!(f.handle_timeout("w", 10_000, &mut out), Some(Due::Retry), "0 timed out");
+        assert_eq!(f.handle_timeout("w", 11_000, &mut out), Some(Due::Retry), "1 is out");
+        let due = f.poll_timeout();
+        assert!(f.handle_failed(0, 12_000), "attempt 0, abandoned: ignored");
+        assert_eq!(f.poll_timeout(), due, "attempt 1 keeps its deadline");
+        assert!(f.handle_failed(7, 12_000), "not a number of this page's attempts either");
+        assert_eq!(f.poll_timeout(), due);
+        assert!(f.handle_failed(1, 13_000), "attempt 1: retried");
+        assert_eq!(f.poll_timeout().map(|d| (d.at, d.reason)), Some((16_000, "config retry")));
+        f.handle_timeout("w", 16_000, &mut out);
+        assert!(f.handle_failed(1, 17_000), "attempt 1 again (late copy): ignored");
+        assert!(!f.handle_failed(2, 18_000), "the last attempt failed: give up");
+        assert_eq!(attempts(&out), [0, 1, 2]);
     }
 
     #[test]

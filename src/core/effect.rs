@@ -33,7 +33,8 @@ pub enum Effect {
         /// Which widget.
         widget_id: String,
     },
-    /// `GET /v1/widgets/{id}/config?attempt={attempt}`, answer with `Widget::handle_config`.
+    /// `GET /v1/widgets/{id}/config?attempt={attempt}`, answer with `Widget::handle_config`
+    /// (with the same `attempt`).
     FetchConfig {
         /// Which widget.
         widget_id: String,

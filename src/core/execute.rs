@@ -117,8 +117,12 @@ impl Widget {
                         ApiError::new(ErrorCode::NotAuthenticated, "logout needs an authenticated session; call auth first"),
                     );
                 }
-                if self.connected() || self.tabs.role() == Role::Follower {
-                    // (A follower has no socket while idle: it opens one to log out.)
+                let follower_online = self.tabs.role() == Role::Follower && self.connection.is_idle() && !self.offline;
+                if self.connected() || follower_online {
+                    // (A follower has no socket while idle: it opens one to log out, and
+                    // logs out the offline way if that one fails. Not when the browser
+                    // says it is offline, nor when a socket it opened for `auth`/`history`
+                    // is not welcomed yet: that says as much as the leader's would.)
                     let req = self.rng.id("l-");
                     self.calls.await_answer(req.clone(), call);
                     self.session.logout(req);

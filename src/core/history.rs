@@ -7,6 +7,12 @@
 //! holds, then asks `history` for the page before the oldest message held, one request per
 //! thread at a time, until the server says there is nothing older. Pages live in memory
 //! only (storage keeps the newest messages, as before).
+//!
+//! A thread whose first message the widget holds asks nothing: one it saw open (the
+//! `thread_opened` event; every message of it comes after), or one the server said is
+//! exhausted. That is stored (`StoredState::complete_threads`) while storage keeps every
+//! message of the thread, so a conversation that fits in the view does not ask the server
+//! on every page load when the view's observer sees the top at once.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -122,6 +128,13 @@ impl History {
         let h = self.entry(thread_id);
         h.extra += added;
         h.exhausted = !more;
+        self.version = self.version.wrapping_add(1);
+    }
+
+    /// Nothing is older than what the widget holds of the thread (it saw the thread open,
+    /// or storage says so).
+    pub fn complete(&mut self, thread_id: &str) {
+        self.entry(thread_id).exhausted = true;
         self.version = self.version.wrapping_add(1);
     }
 

@@ -89,6 +89,8 @@ pub struct Widget {
     config_fetch: ConfigFetch,
     browser_languages: Vec<String>,
     online: bool,
+    /// The browser says it has no network (`navigator.onLine`, told before each command).
+    offline: bool,
     connection: Connection,
     tabs: Tabs,
     session: Session,
@@ -117,6 +119,7 @@ impl Widget {
             config_fetch: ConfigFetch::default(),
             browser_languages,
             online: false,
+            offline: false,
             connection: Connection::default(),
             tabs: Tabs::default(),
             session: Session::default(),
@@ -231,8 +234,19 @@ impl Widget {
 
     /// The state as it would be stored now.
     pub fn snapshot(&self) -> StoredState {
+        let threads = self.conversations.to_stored();
+        // Complete in storage only when storage keeps every message the widget holds.
+        // (A loop, not `filter().map().collect()`: smaller in the wasm.)
+        let mut complete_threads = Vec::new();
+        for t in &threads {
+            let all_stored = self.conversations.get(&t.id).is_some_and(|held| held.messages.len() == t.messages.len());
+            if all_stored && self.history.exhausted(&t.id) {
+                complete_threads.push(t.id.clone());
+            }
+        }
         StoredState {
-            threads: self.conversations.to_stored(),
+            threads,
+            complete_threads,
             outbox: self.outbox.items().to_vec(),
             config: self.config.clone(),
             ..self.state.clone()
@@ -336,6 +350,7 @@ impl Widget {
         if self.connection.handle_closed(now, &mut self.rng) {
             self.session.forget_sent();
             self.render = true;
+            self.end_logout_offline(now);
         }
         self.settle(now);
     }
@@ -345,10 +360,14 @@ impl Widget {
         self.handle_config_timeout(now);
         match self.connection.handle_timeout(now, &mut self.rng, &mut self.effects) {
             Some(Due::Connect) => self.open_socket(now),
-            Some(Due::Abandoned) => self.session.forget_sent(),
+            Some(Due::Abandoned) => {
+                self.session.forget_sent();
+                self.end_logout_offline(now);
+            }
             Some(Due::Lost) => {
                 self.session.forget_sent();
                 self.render = true;
+                self.end_logout_offline(now);
             }
             None => {}
         }
@@ -369,6 +388,13 @@ impl Widget {
         }
         self.texts.handle_wake();
         self.settle(now);
+    }
+
+    /// Whether the browser has a network (`navigator.onLine`; the driver tells it before each
+    /// command). `false` is sure (`true` may still be offline): a follower's `logout` then
+    /// ends the session the offline way at once, without opening a socket for it.
+    pub fn handle_network(&mut self, online: bool) {
+        self.offline = !online;
     }
 
     /// The page is being hidden or put in the back/forward cache (`pagehide`): close the
@@ -415,6 +441,19 @@ impl Widget {
         self.reset(true, now);
     }
 
+    /// The socket a `logout` waited for failed or was lost before the answer (a follower's
+    /// own, opened for it, or the leader's): the session ends the offline way, here now and
+    /// on the server with the next `hello` (the server ends it once, if the `logout` frame
+    /// did reach it). A logout never waits for the network.
+    fn end_logout_offline(&mut self, now: Millis) {
+        let Some(req) = self.session.take_logout() else { return };
+        let call = self.calls.take_awaiting(&req);
+        self.reset_ending_session(now);
+        if let Some(call) = call {
+            self.reply_ok(call, self.reset_result(true));
+        }
+    }
+
     fn reset_result(&self, logged_out: bool) -> Reply {
         Reply::Reset(ResetResult { cleared: self.state.widget_id.clone(), logged_out })
     }
@@ -454,6 +493,7 @@ impl Widget {
     fn open_socket(&mut self, now: Millis) {
         self.outbox.forget_sent();
         self.history.forget_sent();
+        self.session.forget_sent(); // (a restart closes a socket without a close event)
         if self.lifecycle != Lifecycle::Ready || !self.wants_socket() {
             return self.connection.stay_idle();
         }
@@ -500,6 +540,16 @@ impl Widget {
     }
 
     // ----- bookkeeping ----------------------------------------------------------------
+
+    /// Storage (this tab's or the leader's write) says these threads are held from their
+    /// first message on: reaching their top asks nothing (only threads held here).
+    fn restore_complete(&mut self, thread_ids: &[String]) {
+        for id in thread_ids {
+            if self.conversations.get(id).is_some() {
+                self.history.complete(id);
+            }
+        }
+    }
 
     fn answer(&mut self, req: &str, result: Result<Reply, ApiError>) {
         self.calls.answer(req, result, &mut self.effects);

@@ -98,7 +98,11 @@ impl Widget {
         self.state.last_seq = seq;
         match event {
             Event::Message { message } => self.apply_message(message),
-            Event::ThreadOpened { thread } => self.conversations.open_thread(thread),
+            Event::ThreadOpened { thread } => {
+                // Seen from its start: every message of it comes after, nothing is older.
+                self.history.complete(&thread.id);
+                self.conversations.open_thread(thread);
+            }
             Event::ThreadStatus { thread_id, status } => {
                 self.conversations.set_status(&thread_id, status);
             }

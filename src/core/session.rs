@@ -68,6 +68,20 @@ impl Session {
         self.requests.remove(req)
     }
 
+    /// Takes a `logout` out of the requests (its socket failed: it ends offline).
+    #[inline]
+    pub fn take_logout(&mut self) -> Option<String> {
+        let mut logout = None;
+        for (req, pending) in self.requests.iter_mut() {
+            if matches!(pending, Pending::Logout) {
+                logout = Some(req.clone());
+                break;
+            }
+        }
+        self.requests.remove(logout.as_deref()?);
+        logout
+    }
+
     /// The socket was lost: what was sent and not answered goes out again on the next one
     /// (the server answers a repeated request the same way).
     #[inline]
@@ -172,6 +186,17 @@ mod tests {
         assert_eq!(reqs(&sent(&mut session)), ["l-1", "a-1"]);
         assert_eq!(session.handle_answer("l-1"), Some(Pending::Logout));
         assert_eq!(session.handle_answer("l-1"), None, "answered once");
+    }
+
+    #[test]
+    fn a_logout_is_taken_out_alone() {
+        let mut session = Session::default();
+        session.auth("a-1".into(), "jwt".into());
+        assert_eq!(session.take_logout(), None);
+        session.logout("l-1".into());
+        assert_eq!(session.take_logout().as_deref(), Some("l-1"));
+        assert_eq!(session.take_logout(), None);
+        assert_eq!(reqs(&sent(&mut session)), ["a-1"], "the auth stays");
     }
 
     #[test]

@@ -29,6 +29,7 @@ impl Widget {
         }
         if let Some(mut stored) = stored.and_then(|s| s.validated(widget_id)) {
             self.conversations = Conversations::new(stored.threads.clone());
+            self.restore_complete(&stored.complete_threads);
             self.config = stored.config.clone();
             self.persisted = Some(stored.clone());
             // The outbox lives in its own part; `snapshot` puts it back for storage.
@@ -43,15 +44,21 @@ impl Widget {
         self.settle(now);
     }
 
-    /// Answers [`Effect::FetchConfig`] (any attempt: a late good answer is still taken). A
-    /// network or server failure is retried (`core::config_fetch`) before `init` fails.
-    pub fn handle_config(&mut self, widget_id: &str, result: Result<WidgetConfig, ConfigError>, now: Millis) {
+    /// Answers [`Effect::FetchConfig`] number `attempt`. A network or server failure is
+    /// retried (`core::config_fetch`) before `init` fails, and counts only when it is the
+    /// attempt in flight's; any other answer is taken from any attempt (a late good one too).
+    pub fn handle_config(&mut self, widget_id: &str, attempt: u32, result: Result<WidgetConfig, ConfigError>, now: Millis) {
         if self.lifecycle == Lifecycle::Uninitialized || widget_id != self.state.widget_id {
             return;
         }
-        if matches!(result, Err(ConfigError::Unavailable(_))) && self.config_fetch.handle_failed(now) {
-            return self.settle(now); // tried again after a pause
+        if matches!(result, Err(ConfigError::Unavailable(_))) && self.config_fetch.handle_failed(attempt, now) {
+            return self.settle(now); // tried again after a pause, or an abandoned attempt's
         }
+        self.config_done(result, now);
+    }
+
+    /// The configuration arrived, or the request failed for good.
+    fn config_done(&mut self, result: Result<WidgetConfig, ConfigError>, now: Millis) {
         self.config_fetch.stop();
         match result {
             Ok(config) => {
@@ -88,9 +95,8 @@ impl Widget {
 
     /// The configuration request's timer: a retry is due, or the last attempt went unanswered.
     pub(super) fn handle_config_timeout(&mut self, now: Millis) {
-        let widget_id = self.state.widget_id.clone();
-        if self.config_fetch.handle_timeout(&widget_id, now, &mut self.effects) == Some(Due::TimedOut) {
-            self.handle_config(&widget_id, Err(ConfigError::Unavailable(config_fetch::TIMED_OUT.into())), now);
+        if self.config_fetch.handle_timeout(&self.state.widget_id, now, &mut self.effects) == Some(Due::TimedOut) {
+            self.config_done(Err(ConfigError::Unavailable(config_fetch::TIMED_OUT.into())), now);
         }
     }
 

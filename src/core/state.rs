@@ -65,6 +65,11 @@ pub struct StoredState {
     /// next `hello` ends them first (absent when empty, so older entries read the same).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ended_sessions: Vec<String>,
+    /// Threads of `threads` stored from their first message on (the widget saw the thread
+    /// open, or the server said nothing is older): reaching the top of one asks the server
+    /// nothing (absent when empty, so older entries read the same).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub complete_threads: Vec<String>,
 }
 
 impl StoredState {
@@ -84,6 +89,7 @@ impl StoredState {
             outbox: Vec::new(),
             config: None,
             ended_sessions: Vec::new(),
+            complete_threads: Vec::new(),
         }
     }
 

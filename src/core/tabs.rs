@@ -143,6 +143,7 @@ impl Widget {
                     }
                 }
                 self.state.last_seq = last_seq;
+                self.restore_complete(&other.complete_threads);
             }
         }
         adopt_shared(&mut self.state, &other);
@@ -154,12 +155,17 @@ impl Widget {
         if adoption.send_now {
             self.flush_outbox();
         }
-        // Sessions another tab ended offline: whoever connects next names them.
+        // Sessions another tab ended offline: whoever connects next names them. New ones
+        // take a new hello: one already sent without them would be welcomed, and the
+        // welcome drops the list, so they would never be named.
+        let ended_news = !other.ended_sessions.is_empty() && other.ended_sessions != self.state.ended_sessions;
         self.state.ended_sessions = other.ended_sessions.clone();
         if identity_changed {
             self.state.session = other.session.clone();
             self.state.customer = other.customer.clone();
             self.state.last_seq = 0;
+        }
+        if identity_changed || ended_news {
             self.restart_socket(now);
         }
         // What we adopted came from storage: writing it back would only echo.

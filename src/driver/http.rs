@@ -21,8 +21,8 @@ fn unavailable(what: &str) -> ConfigError {
     ConfigError::Unavailable(what.into())
 }
 
-fn done(widget_id: String, result: Result<WidgetConfig, ConfigError>) {
-    dispatch(Input::Config(widget_id, result));
+fn done(widget_id: String, attempt: u32, result: Result<WidgetConfig, ConfigError>) {
+    dispatch(Input::Config(widget_id, attempt, result));
 }
 
 #[wasm_bindgen]
@@ -43,7 +43,7 @@ pub(super) fn settle(promise: &Promise, then: impl FnOnce(JsValue) + 'static) {
 }
 
 /// Fetches a widget's configuration from the server at `base`; the answer arrives as
-/// [`Input::Config`]. `prefetched` is the loader's request for it (started while the wasm
+/// [`Input::Config`], with the attempt's number. `prefetched` is the loader's request for it (started while the wasm
 /// downloaded); when it failed, the configuration is fetched again. Each attempt has its own
 /// URL (`?attempt=n`): Chromium holds a request for a URL that is still pending (HTTP cache
 /// lock) instead of sending it. How long an attempt may take is the core's business.
@@ -52,33 +52,33 @@ pub fn fetch_config(base: &str, widget_id: String, attempt: u32, prefetched: Opt
         let base = base.to_string();
         return settle(&early, move |response| {
             if response.is_instance_of::<Response>() {
-                read_config(widget_id, response);
+                read_config(widget_id, attempt, response);
             } else {
                 fetch_config(&base, widget_id, attempt, None);
             }
         });
     }
-    let Some(window) = web_sys::window() else { return done(widget_id, Err(unavailable("no window"))) };
+    let Some(window) = web_sys::window() else { return done(widget_id, attempt, Err(unavailable("no window"))) };
     let url = format!("{base}/v1/widgets/{widget_id}/config?attempt={attempt}");
-    settle(&window.fetch_with_str(&url), move |response| read_config(widget_id, response));
+    settle(&window.fetch_with_str(&url), move |response| read_config(widget_id, attempt, response));
 }
 
 /// Reads a configuration response (or the reason its fetch failed).
-fn read_config(widget_id: String, response: JsValue) {
+fn read_config(widget_id: String, attempt: u32, response: JsValue) {
     // A rejected fetch hands over an error, not a Response.
     let Ok(response) = response.dyn_into::<Response>() else {
-        return done(widget_id, Err(unavailable("network error")));
+        return done(widget_id, attempt, Err(unavailable("network error")));
     };
     match response.status() {
         200 => {}
-        404 => return done(widget_id, Err(ConfigError::UnknownWidget)),
-        403 => return done(widget_id, Err(ConfigError::OriginNotAllowed)),
-        status => return done(widget_id, Err(ConfigError::Unavailable(format!("HTTP {status}")))),
+        404 => return done(widget_id, attempt, Err(ConfigError::UnknownWidget)),
+        403 => return done(widget_id, attempt, Err(ConfigError::OriginNotAllowed)),
+        status => return done(widget_id, attempt, Err(ConfigError::Unavailable(format!("HTTP {status}")))),
     }
-    let Ok(text) = response.text() else { return done(widget_id, Err(unavailable("unreadable body"))) };
+    let Ok(text) = response.text() else { return done(widget_id, attempt, Err(unavailable("unreadable body"))) };
     settle(&text, move |text| {
         // A rejected body hands over an error, not a string.
-        let Some(text) = text.as_string() else { return done(widget_id, Err(unavailable("unreadable body"))) };
+        let Some(text) = text.as_string() else { return done(widget_id, attempt, Err(unavailable("unreadable body"))) };
         let result = match JSON::parse(&text) {
             Err(_) => Err(unavailable("invalid JSON")),
             Ok(value) => from_js(&value)
@@ -86,7 +86,7 @@ fn read_config(widget_id: String, response: JsValue) {
                 .and_then(wire::widget_config)
                 .ok_or_else(|| unavailable("unexpected configuration format")),
         };
-        done(widget_id, result);
+        done(widget_id, attempt, result);
     });
 }
 

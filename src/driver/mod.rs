@@ -41,8 +41,8 @@ pub enum Input {
     SocketClosed(u32),
     /// The core's timer fired.
     Timer,
-    /// The configuration request finished.
-    Config(String, Result<WidgetConfig, ConfigError>),
+    /// The configuration request of this attempt finished.
+    Config(String, u32, Result<WidgetConfig, ConfigError>),
     /// Another tab wrote (or removed) our storage entry.
     Storage(Option<String>),
     /// The visitor used the widget.
@@ -232,6 +232,9 @@ impl Driver {
                 if let Some(f) = bridge::callback_of(&callback) {
                     self.callbacks.insert(call, f);
                 }
+                if let Some(window) = web_sys::window() {
+                    self.core.handle_network(window.navigator().on_line());
+                }
                 match bridge::parse_call(&command, &arg) {
                     Ok(cmd) => self.core.handle_command(call, cmd, t),
                     Err(e) => self.reply(call, Err(e)),
@@ -251,7 +254,7 @@ impl Driver {
                 self.timer = None;
                 self.core.handle_timeout(t);
             }
-            Input::Config(widget_id, result) => self.core.handle_config(&widget_id, result, t),
+            Input::Config(widget_id, attempt, result) => self.core.handle_config(&widget_id, attempt, result, t),
             Input::Storage(text) => {
                 self.storage_events = self.storage_events.wrapping_add(1);
                 let n = Some(self.storage_events);

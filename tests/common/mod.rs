@@ -339,7 +339,8 @@ pub struct Harness {
     /// While set, asked-for tables are not answered (a slow network); else they are at once.
     pub hold_texts: bool,
     next_call: CallId,
-    held_config: Option<String>,
+    /// Configuration requests held by [`ConfigAnswer::Hold`]: widget id and attempt number.
+    held_configs: Vec<(String, u32)>,
     /// When each configuration request went out, and its attempt number.
     pub config_fetches: Vec<(u64, u32)>,
 }
@@ -368,7 +369,7 @@ impl Harness {
             texts_asked: Vec::new(),
             hold_texts: false,
             next_call: 0,
-            held_config: None,
+            held_configs: Vec::new(),
             config_fetches: Vec::new(),
         }
     }
@@ -422,6 +423,13 @@ impl Harness {
         self.settle();
     }
 
+    /// Drains effects only: frames the server sent meanwhile wait for [`Harness::settle`].
+    pub fn run_effects(&mut self) {
+        while let Some(effect) = self.widget.poll_effect() {
+            self.apply(effect);
+        }
+    }
+
     /// Drains effects and delivers server frames until both are quiet.
     pub fn settle(&mut self) {
         for _ in 0..10_000 {
@@ -460,10 +468,10 @@ impl Harness {
                 match self.config.clone() {
                     ConfigAnswer::Ok(mut c) => {
                         c.id = widget_id.clone();
-                        self.widget.handle_config(&widget_id, Ok(c), self.now)
+                        self.widget.handle_config(&widget_id, attempt, Ok(c), self.now)
                     }
-                    ConfigAnswer::Err(e) => self.widget.handle_config(&widget_id, Err(e), self.now),
-                    ConfigAnswer::Hold => self.held_config = Some(widget_id),
+                    ConfigAnswer::Err(e) => self.widget.handle_config(&widget_id, attempt, Err(e), self.now),
+                    ConfigAnswer::Hold => self.held_configs.push((widget_id, attempt)),
                 }
             }
             Effect::OpenSocket { .. } => {
@@ -498,10 +506,18 @@ impl Harness {
         }
     }
 
-    /// Delivers a held configuration.
+    /// Delivers the configuration to the latest held request.
     pub fn deliver_config(&mut self) {
-        let id = self.held_config.take().expect("a held config request");
-        self.widget.handle_config(&id, Ok(config(&id)), self.now);
+        let (id, attempt) = self.held_configs.last().cloned().expect("a held config request");
+        self.answer_config(attempt, Ok(config(&id)));
+    }
+
+    /// Answers the configuration request of this attempt number (late or not, held or
+    /// answered before: the browser may report one twice).
+    pub fn answer_config(&mut self, attempt: u32, result: Result<WidgetConfig, ConfigError>) {
+        let id = self.held_configs.iter().find(|(_, n)| *n == attempt).map_or(WIDGET.into(), |(id, _)| id.clone());
+        self.held_configs.retain(|(_, n)| *n != attempt);
+        self.widget.handle_config(&id, attempt, result, self.now);
         self.settle();
     }
 

@@ -74,3 +74,53 @@ test('logout while offline answers loggedOut: true and the next connection ends 
   assert.equal(init.customer, null);
   assertNoPageErrors(page);
 });
+
+test('a follower tab logs out while the server is unreachable: loggedOut at once, the leader ends the session when it is back', async () => {
+  // Two tabs of one site: the first holds the socket lock (leader), the second follows.
+  const leader = await env.open(null);
+  const context = leader.context();
+  await context.addInitScript(TRACK_SOCKETS);
+  await leader.goto(env.url('/e2e/auto.html'));
+  await leader.waitForFunction(() => window.liveChat && window.liveChat.loaded === true);
+  const email = uniqueEmail('follower-offline-logout');
+  await ok(leader, 'auth', signJwt({ sub: email }));
+  const before = await waitFor(async () => {
+    const e = await storedEntry(leader);
+    return e && e.session && e.customer ? e : null;
+  }, { message: 'customer session stored' });
+  const follower = await env.open('/e2e/auto.html', { context });
+  const init = await ok(follower, 'init', WIDGET_ID);
+  assert.deepEqual(init.customer, { subject: email, subjectType: 'email' }, 'the follower took the session from storage');
+  assert.equal(await follower.evaluate(() => window.__sockets.length), 0, 'a follower holds no socket');
+
+  let answer;
+  let took;
+  await env.server.restart(async () => {
+    await leader.waitForFunction(() => window.__sockets.length > 0 && window.__sockets.every((s) => s.readyState !== 1),
+      null, { timeout: 15000 });
+    const start = Date.now();
+    answer = await ok(follower, 'logout', null);
+    took = Date.now() - start;
+    const stored = await storedEntry(follower);
+    assert.deepEqual(stored.ended_sessions, [before.session], 'the token to end is kept in storage');
+    assert.equal(stored.customer, null);
+  });
+  assert.deepEqual(answer, { cleared: WIDGET_ID, loggedOut: true });
+  assert.ok(took < 3000, `answered without waiting for the server (${took} ms)`);
+  // The follower tried one socket at most (the browser says it is online), none since.
+  const sockets = await follower.evaluate(() => window.__sockets.map((s) => s.readyState));
+  assert.ok(sockets.length <= 1 && sockets.every((s) => s === 3), JSON.stringify(sockets));
+
+  // The leader took the follower's write and names the token in its hello once the server is back.
+  const after = await waitFor(async () => {
+    const e = await storedEntry(leader);
+    return e && e.session && !e.ended_sessions ? e : null;
+  }, { timeout: 30000, message: 'the leader welcomed again, nothing left to end' });
+  assert.notEqual(after.session, before.session);
+  assert.equal(after.customer, null);
+  const refused = await leader.evaluate(helloWith, [before.session, WIDGET_ID]);
+  assert.equal(refused.customer, undefined, `the old token signs nobody in: ${JSON.stringify(refused)}`);
+  assert.equal((await ok(leader, 'init', WIDGET_ID)).customer, null);
+  assertNoPageErrors(leader);
+  assertNoPageErrors(follower);
+});
