@@ -97,6 +97,36 @@ test('first visit: the launcher is painted before the wasm arrives, the wasm ado
   assertNoPageErrors(page);
 });
 
+test('first visit with the widget id in the script URL: the launcher is painted before the configuration arrives, from the preset the server put in the loader', async () => {
+  const { ctx, release } = await heldWasm();
+  let releaseConfig;
+  const configHeld = new Promise((r) => { releaseConfig = r; });
+  let configAsked = 0;
+  await ctx.route('**/v1/widgets/*/config*', async (route) => {
+    configAsked += 1;
+    await configHeld;
+    await route.continue();
+  });
+  const page = track(await ctx.newPage());
+  await page.goto(env.url('/e2e/auto-id.html'));
+  const before = await waitFor(() => inShadow(page, launcherLook), { message: 'launcher painted with the configuration held' });
+  assert.ok(configAsked >= 1, 'the configuration was asked for (and is still held)');
+  assert.equal(before.loaded, false);
+  assert.equal(before.label, 'Open chat');
+  assert.equal(before.lang, 'en-US');
+  assert.equal(before.background, 'rgb(11, 87, 208)', 'the brand colour #0b57d0 from the preset');
+  await inShadow(page, mark);
+  releaseConfig();
+  release();
+  await waitLoaded(page);
+  const state = await page.evaluate(() => new Promise((resolve) => window.liveChat('show_launcher', null, (e, r) => resolve(e ? e.code : r))));
+  assert.deepEqual(state, { open: false, launcher: true });
+  const after = await inShadow(page, launcherLook);
+  assert.deepEqual({ ...after, loaded: false }, { ...before, sameButton: true }, 'the wasm adopted the same button, looking the same');
+  assert.equal(await page.evaluate(() => document.querySelectorAll('#livechat-widget').length), 1);
+  assertNoPageErrors(page);
+});
+
 test('a click on the loader\'s launcher before the wasm arrives opens the window with the focus in the composer', async () => {
   const { ctx, release } = await heldWasm();
   const page = track(await ctx.newPage());
