@@ -84,8 +84,9 @@ test('the README snippet on another site (cross-origin) loads the widget, compre
   assert.deepEqual(cors, [], 'no CORS error in the console');
   assertNoPageErrors(page);
 
-  // A returning visitor: the loader is revalidated (304, headers only); the glue and the
-  // wasm, addressed by content hash, come from the browser's cache without a request.
+  // A returning visitor: the loader runs from the browser's cache and is revalidated
+  // (304, headers only) in the background (stale-while-revalidate); the glue and the
+  // wasm, addressed by content hash, come from the cache without a request.
   // (Timing-Allow-Origin lets the host page see these sizes; without it they read 0.)
   await page.reload();
   await waitLoaded(page);
