@@ -27,6 +27,8 @@ wasm-bindgen target/wasm32-unknown-unknown/wasm-release/livechat_widget.wasm \
 npx --no-install wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --enable-multivalue --strip-debug --strip-producers \
   pkg/livechat_widget_bg.wasm -o pkg/livechat_widget_bg.wasm
+# Short names for the wasm's imports and exports, in the wasm and the glue alike.
+node scripts/minify-wasm-names.mjs pkg/livechat_widget_bg.wasm pkg/livechat_widget.js
 cp pkg/livechat_widget_bg.wasm www/widget/livechat.d.ts dist/widget/
 # The 30 language tables other than en-US, loaded by the widget when needed (src/i18n.rs).
 rm -rf dist/widget/i18n
