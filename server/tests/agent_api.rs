@@ -368,6 +368,12 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     let etag = gz.header("etag").unwrap().to_string();
     let r = http(srv.addr, "GET", &url, &[("Accept-Encoding", "gzip, br"), ("If-None-Match", &etag)], None).await;
     assert_eq!(r.status, 304);
+    // A new build of the loader is served at once (what is made is kept per file version).
+    std::fs::write(www.path().join("widget/livechat.js"), "/* loader, next build */").unwrap();
+    let r = http(srv.addr, "GET", &url, &[], None).await;
+    assert!(r.text().starts_with("import.meta.lc={") && r.text().ends_with("/* loader, next build */"), "{}", r.text());
+    let r = http(srv.addr, "GET", &url, &[("Accept-Encoding", "gzip, br"), ("If-None-Match", &etag)], None).await;
+    assert_eq!(r.status, 200, "the old validator no longer matches");
     assert_eq!(
         http(srv.addr, "GET", "/../../etc/passwd", &[], None)
             .await

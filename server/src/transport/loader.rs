@@ -32,9 +32,35 @@ pub fn preset(app: &App, uri: &Uri, headers: &HeaderMap) -> Option<String> {
     Some(format!("import.meta.lc={preset};\n"))
 }
 
+/// What [`with_preset`] made, kept per (preset, loader file, encoding): every page view of
+/// a returning visitor revalidates the loader, and each answer (a 304 too) needs the bytes'
+/// validator; gzip at level 9 is ~1 ms of CPU. A handful of entries per widget.
+type Made = (Vec<u8>, Option<Encoding>, String);
+static MADE: std::sync::Mutex<Vec<((String, u64, std::time::SystemTime, bool), std::sync::Arc<Made>)>> =
+    std::sync::Mutex::new(Vec::new());
+const MADE_MAX: usize = 64;
+
+/// [`with_preset`] of the loader file at `path` (its length and modification time
+/// identify it), from [`MADE`] when made before.
+pub async fn made(preset: &str, path: &std::path::Path, accepted: &[Encoding]) -> Option<std::sync::Arc<Made>> {
+    let meta = tokio::fs::metadata(path).await.ok()?;
+    let key = (preset.to_string(), meta.len(), meta.modified().ok()?, accepted.contains(&Encoding::Gzip));
+    if let Some((_, m)) = MADE.lock().ok()?.iter().find(|(k, _)| *k == key) {
+        return Some(m.clone());
+    }
+    let raw = tokio::fs::read(path).await.ok()?;
+    let m = std::sync::Arc::new(with_preset(preset, &raw, accepted));
+    let mut cache = MADE.lock().ok()?;
+    if cache.len() >= MADE_MAX {
+        cache.remove(0);
+    }
+    cache.push((key, m.clone()));
+    Some(m)
+}
+
 /// The loader's bytes with the preset in front, gzipped when `accepted` allows it, and a
 /// strong validator of exactly these bytes.
-pub fn with_preset(preset: &str, loader: &[u8], accepted: &[Encoding]) -> (Vec<u8>, Option<Encoding>, String) {
+pub fn with_preset(preset: &str, loader: &[u8], accepted: &[Encoding]) -> Made {
     let mut body = Vec::with_capacity(preset.len() + loader.len());
     body.extend_from_slice(preset.as_bytes());
     body.extend_from_slice(loader);

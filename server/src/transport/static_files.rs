@@ -64,11 +64,11 @@ pub async fn serve(
     let preset = if loader { super::loader::preset(&app, &uri, &headers) } else { None };
     let (etag, encoding, made) = match preset {
         Some(preset) => {
-            let Ok(raw) = tokio::fs::read(&path).await else {
+            let Some(made) = super::loader::made(&preset, &path, &accepted_encodings(accepted)).await else {
                 return not_found();
             };
-            let (body, encoding, etag) = super::loader::with_preset(&preset, &raw, &accepted_encodings(accepted));
-            (etag, encoding, Some(body))
+            let (body, encoding, etag) = &*made;
+            (etag.clone(), *encoding, Some(body.clone()))
         }
         None => (etag(&meta, encoding), encoding, None),
     };
