@@ -13,7 +13,8 @@
 //! mount's wait for them), [`History`] (what the view shows of a conversation, older pages
 //! asked from the server). What the server
 //! says is applied in `server.rs`, startup (`init`, stored state, configuration) is in
-//! `startup.rs`, commands and UI actions are executed in `execute.rs`.
+//! `startup.rs`, commands and UI actions are executed in `execute.rs`, and `reset.rs` ends
+//! what `logout`, `clear` or another `init` ends.
 
 pub mod calls;
 pub mod command;
@@ -27,6 +28,7 @@ pub mod history;
 pub mod language;
 pub mod outbox;
 pub mod rng;
+mod reset;
 mod server;
 pub mod session;
 mod startup;
@@ -402,75 +404,6 @@ impl Widget {
     pub fn handle_suspend(&mut self, now: Millis) {
         self.connection.handle_suspend(now, &mut self.effects);
         self.settle(now);
-    }
-
-    // ----- reset ------------------------------------------------------------------------
-
-    /// Back to a fresh anonymous state for the same widget (`logout`, `clear`). Sessions
-    /// still to be ended on the server are kept (and written again after the clear).
-    fn reset(&mut self, clear_storage: bool, now: Millis) {
-        self.cancel_pending("the widget was reset by logout or clear");
-        let widget_id = self.state.widget_id.clone();
-        let keep_config = self.state.config.clone();
-        let ended = core::mem::take(&mut self.state.ended_sessions);
-        self.state = StoredState::fresh(&widget_id);
-        self.state.config = keep_config;
-        self.state.ended_sessions = ended;
-        self.conversations = Conversations::default();
-        self.history.clear();
-        self.outbox = Outbox::default();
-        self.switch_allowed = true;
-        if clear_storage {
-            self.effects.push_back(Effect::ClearStorage { widget_id });
-        }
-        // Nothing to write until something changes again, but sessions still to end.
-        self.persisted = self.state.ended_sessions.is_empty().then(|| self.snapshot());
-        self.render = true;
-        self.connection.restart(&mut self.effects);
-        self.open_socket(now);
-    }
-
-    /// [`Widget::reset`] that keeps the dropped session's token for the next `hello`, whose
-    /// `end_sessions` makes the server end it before anything else (`logout`/`clear` while
-    /// offline, or a `logout` frame that may be lost with the socket `clear` closes). The
-    /// list stays short: a new session needs the server, whose `welcome` empties it.
-    fn reset_ending_session(&mut self, now: Millis) {
-        if let Some(session) = self.state.session.take() {
-            self.state.ended_sessions.push(session);
-        }
-        self.reset(true, now);
-    }
-
-    /// The socket a `logout` waited for failed or was lost before the answer (a follower's
-    /// own, opened for it, or the leader's): the session ends the offline way, here now and
-    /// on the server with the next `hello` (the server ends it once, if the `logout` frame
-    /// did reach it). A logout never waits for the network.
-    fn end_logout_offline(&mut self, now: Millis) {
-        let Some(req) = self.session.take_logout() else { return };
-        let call = self.calls.take_awaiting(&req);
-        self.reset_ending_session(now);
-        if let Some(call) = call {
-            self.reply_ok(call, self.reset_result(true));
-        }
-    }
-
-    fn reset_result(&self, logged_out: bool) -> Reply {
-        Reply::Reset(ResetResult { cleared: self.state.widget_id.clone(), logged_out })
-    }
-
-    /// Stops the active widget before another `init`.
-    fn teardown(&mut self) {
-        self.cancel_pending("another widget was initialized");
-        self.connection.stop(&mut self.effects);
-        self.config_fetch.stop();
-        self.history.clear();
-        self.lifecycle = Lifecycle::Uninitialized;
-        self.render = true;
-    }
-
-    fn cancel_pending(&mut self, why: &str) {
-        self.calls.cancel_all(&ApiError::new(ErrorCode::Cancelled, why), &mut self.effects);
-        self.session.clear();
     }
 
     // ----- the socket -------------------------------------------------------------------
