@@ -210,22 +210,22 @@ fn theme(arg: Json) -> Result<String, ApiError> {
 }
 
 fn send(arg: Json) -> Result<SendPayload, ApiError> {
-    let Json::Object(mut obj) = arg else {
+    let Json::Object(obj) = arg else {
         return Err(ApiError::invalid(format!(
             "send expects an object like {{ type: 'BASIC', message: 'Hello' }}, got {}",
             kind(&arg)
         )));
     };
-    let thread_id = opt_string(&mut obj, "send", "threadId")?;
+    let thread_id = opt_string(&obj, "send", "threadId")?;
     if thread_id.as_deref() == Some("") {
         return Err(ApiError::invalid("send: threadId must be a non-empty string when given"));
     }
-    let ty = opt_string(&mut obj, "send", "type")?;
+    let ty = opt_string(&obj, "send", "type")?;
     match ty.as_deref() {
         Some("BASIC") => {
-            let text = opt_string(&mut obj, "send", "message")?.filter(|t| !t.trim().is_empty());
-            let attachment = opt_string(&mut obj, "send", "attachment")?.filter(|a| !a.is_empty());
-            let file_name = opt_string(&mut obj, "send", "fileName")?;
+            let text = opt_string(&obj, "send", "message")?.filter(|t| !t.trim().is_empty());
+            let attachment = opt_string(&obj, "send", "attachment")?.filter(|a| !a.is_empty());
+            let file_name = opt_string(&obj, "send", "fileName")?;
             if let Some(t) = &text {
                 check_text("message", t)?;
             }
@@ -244,22 +244,22 @@ fn send(arg: Json) -> Result<SendPayload, ApiError> {
             Ok(SendPayload::Basic { text, attachment, thread_id })
         }
         Some("DRAFT") => {
-            let Some(text) = opt_string(&mut obj, "send", "message")? else {
+            let Some(text) = opt_string(&obj, "send", "message")? else {
                 return Err(ApiError::invalid("send DRAFT requires message (the text to put in the input)"));
             };
             check_text("message", &text)?;
             Ok(SendPayload::Draft { text, thread_id })
         }
         Some("CUSTOM_DATA") => {
-            let custom_data = match obj.remove("customData") {
+            let custom_data = match obj.get("customData") {
                 None | Some(Json::Null) => {
                     return Err(ApiError::invalid("send CUSTOM_DATA requires customData"))
                 }
-                Some(v) => v,
+                Some(v) => v.clone(),
             };
             check_data("customData", &custom_data)?;
-            let agent_message = opt_string(&mut obj, "send", "agentMessage")?;
-            let user_message = opt_string(&mut obj, "send", "userMessage")?;
+            let agent_message = opt_string(&obj, "send", "agentMessage")?;
+            let user_message = opt_string(&obj, "send", "userMessage")?;
             for (field, t) in [("agentMessage", &agent_message), ("userMessage", &user_message)] {
                 if let Some(t) = t {
                     check_text(field, t)?;
@@ -276,21 +276,21 @@ fn send(arg: Json) -> Result<SendPayload, ApiError> {
 }
 
 fn contextual(arg: Json) -> Result<Command, ApiError> {
-    let Json::Object(mut obj) = arg else {
+    let Json::Object(obj) = arg else {
         return Err(ApiError::invalid(format!(
             "send_contextual_data expects {{ metadata: {{…}}, multiThreadStrategy?: 'ACTIVE' }}, got {}",
             kind(&arg)
         )));
     };
-    let metadata = match obj.remove("metadata") {
-        Some(Json::Object(m)) => m,
+    let metadata = match obj.get("metadata") {
+        Some(Json::Object(m)) => m.clone(),
         None | Some(Json::Null) => {
             return Err(ApiError::invalid("send_contextual_data requires metadata (an object of key-value pairs)"))
         }
         Some(other) => {
             return Err(ApiError::invalid(format!(
                 "send_contextual_data: metadata must be a plain object, got {}",
-                kind(&other)
+                kind(other)
             )))
         }
     };
@@ -300,7 +300,7 @@ fn contextual(arg: Json) -> Result<Command, ApiError> {
     let wrapped = Json::Object(metadata);
     check_data("metadata", &wrapped)?;
     let Json::Object(metadata) = wrapped else { unreachable!("wrapped an object above") };
-    let strategy = match opt_string(&mut obj, "send_contextual_data", "multiThreadStrategy")? {
+    let strategy = match opt_string(&obj, "send_contextual_data", "multiThreadStrategy")? {
         None => MultiThreadStrategy::Active,
         Some(name) => MultiThreadStrategy::parse(&name).ok_or_else(|| {
             ApiError::invalid(format!(
@@ -312,11 +312,11 @@ fn contextual(arg: Json) -> Result<Command, ApiError> {
     Ok(Command::SendContextualData { metadata, strategy })
 }
 
-fn opt_string(obj: &mut Map<String, Json>, cmd: &str, field: &str) -> Result<Option<String>, ApiError> {
-    match obj.remove(field) {
+fn opt_string(obj: &Map<String, Json>, cmd: &str, field: &str) -> Result<Option<String>, ApiError> {
+    match obj.get(field) {
         None | Some(Json::Null) => Ok(None),
-        Some(Json::String(s)) => Ok(Some(s)),
-        Some(other) => Err(ApiError::invalid(format!("{cmd}: {field} must be a string, got {}", kind(&other)))),
+        Some(Json::String(s)) => Ok(Some(s.clone())),
+        Some(other) => Err(ApiError::invalid(format!("{cmd}: {field} must be a string, got {}", kind(other)))),
     }
 }
 
