@@ -86,6 +86,7 @@ impl Widget {
                 };
                 self.calls.fail_start(&error, &mut self.effects);
                 self.lifecycle = Lifecycle::Uninitialized;
+                self.render = true; // nothing to show: a launcher the loader drew goes
             }
             // Ready on a cached configuration: keep it and carry on.
             Err(_) => {}

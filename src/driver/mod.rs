@@ -435,6 +435,9 @@ impl Driver {
             if let Some(view) = self.view.take() {
                 view.remove();
             }
+            if let Some(handoff) = self.handoff.take() {
+                View::discard_drawn(&handoff);
+            }
             return;
         }
         if self.core.config().is_none() {

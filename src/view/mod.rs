@@ -124,6 +124,15 @@ impl View {
         self.host.remove();
     }
 
+    /// Removes the launcher the loader drew (`handoff`) when no view will adopt it (the
+    /// `init` it was drawn for failed): not a button that does nothing.
+    pub fn discard_drawn(handoff: &JsValue) {
+        if let Some(host) = Reflect::get(handoff, &"host".into()).ok().and_then(|h| h.dyn_into::<Element>().ok()) {
+            host.remove();
+        }
+        let _ = Reflect::set(handoff, &"host".into(), &JsValue::NULL);
+    }
+
     /// Brings the DOM in line with the core's state.
     pub fn render(&mut self, core: &Widget) {
         let Some(config) = core.config() else { return };

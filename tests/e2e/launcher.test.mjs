@@ -127,6 +127,34 @@ test('first visit with the widget id in the script URL: the launcher is painted 
   assertNoPageErrors(page);
 });
 
+for (const [why, answer, code] of [
+  ['is refused (403)', (route) => route.fulfill({ status: 403, contentType: 'application/json', body: '{"error":{"code":"origin_not_allowed","message":"origin not allowed for this widget"}}' }), 'rejected'],
+  ['never comes (network errors, three attempts)', (route) => route.abort('connectionrefused'), 'config_unavailable'],
+]) {
+  test(`first visit with ?id=: when the configuration ${why}, the launcher drawn from the preset goes and init says why`, async () => {
+    const ctx = await env.browser.newContext();
+    env.contexts.push(ctx);
+    await ctx.route('**/v1/widgets/*/config*', answer);
+    const page = track(await ctx.newPage());
+    await page.addInitScript(() => {
+      window.__init = null;
+      // The page's own init callback, queued with the snippet's call (the same widget id).
+      const stub = function () { (stub.q = stub.q || []).push(arguments); };
+      window.liveChat = stub;
+      stub('init', '85ea1938-f457-496d-8532-8fa489beea63', (e, r) => { window.__init = e ? e.code : 'ok'; });
+    });
+    await page.goto(env.url('/e2e/auto-id.html'));
+    const result = await waitFor(() => page.evaluate(() => window.__init), { message: 'init answered', timeout: 20000 });
+    assert.equal(result, code);
+    const gone = await waitFor(() => page.evaluate(() => {
+      const host = document.querySelector('#livechat-widget');
+      return !host || !host.shadowRoot.querySelector('.launcher') || host.shadowRoot.querySelector('.launcher').getBoundingClientRect().width === 0 ? 'gone' : null;
+    }), { message: 'no launcher left once init failed' });
+    assert.equal(gone, 'gone');
+    assertNoPageErrors(page);
+  });
+}
+
 test('a click on the loader\'s launcher before the wasm arrives opens the window with the focus in the composer', async () => {
   const { ctx, release } = await heldWasm();
   const page = track(await ctx.newPage());

@@ -171,15 +171,20 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
       else load();
     };
     if (preset && preset.id === id) {
-      ready(() => look(preset));
-      // A page the configuration refuses (origin, unknown widget): the widget will draw
-      // nothing, so neither does the loader.
+      // A page the configuration refuses for good (403 origin, 404 widget): the widget will
+      // draw nothing, so neither does the loader, before or after its drawing. (An init that
+      // fails otherwise, e.g. no configuration after its retries, removes it in the wasm.)
+      let refused;
       config.then((r) => {
-        if (r && !r.ok && r.status < 500 && handoff.host && !handoff.adopted) {
-          handoff.host.remove();
-          handoff.host = null;
+        if (r && (r.status === 403 || r.status === 404)) {
+          refused = 1;
+          if (handoff.host && !handoff.adopted) {
+            handoff.host.remove();
+            handoff.host = null;
+          }
         }
       });
+      ready(() => (refused ? load() : look(preset)));
     } else {
       Promise.race([config.then((r) => (r && r.ok ? r.clone().json() : null)), new Promise((go) => setTimeout(go, 3e3))]).then((c) => ready(() => look(c)), load);
     }
