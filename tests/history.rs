@@ -243,3 +243,28 @@ fn a_thread_longer_than_what_storage_keeps_is_asked_for_after_a_reload() {
     assert_eq!(history_requests(&h).len(), 1, "the oldest message is not held any more");
     assert_eq!(h.texts(), all);
 }
+
+#[test]
+fn a_thread_opened_with_only_its_newest_messages_is_not_taken_as_complete() {
+    // The server announces the threads that move to a customer at `auth` with their newest
+    // messages only (`sync_messages_per_thread`): older ones may exist. A thread opened
+    // empty (a new conversation) is complete; this one is not.
+    let (mut h, _) = conversation(3);
+    let first = h.widget.current_thread().unwrap().to_string();
+    assert!(h.widget.history().exhausted(&first), "opened empty and seen live");
+    let mut moved = h.server.threads[0].clone();
+    moved.id = "thr-moved".into();
+    moved.messages = moved.messages[2..]
+        .iter()
+        .cloned()
+        .map(|mut m| {
+            m.id = format!("{}-moved", m.id);
+            m.thread_id = "thr-moved".into();
+            m
+        })
+        .collect();
+    h.server.emit(livechat_protocol::Event::ThreadOpened { thread: moved });
+    h.settle();
+    assert!(h.widget.conversations().threads().iter().any(|t| t.id == "thr-moved"));
+    assert!(!h.widget.history().exhausted("thr-moved"), "its older messages are still to be asked for");
+}

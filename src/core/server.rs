@@ -99,8 +99,12 @@ impl Widget {
         match event {
             Event::Message { message } => self.apply_message(message),
             Event::ThreadOpened { thread } => {
-                // Seen from its start: every message of it comes after, nothing is older.
-                self.history.complete(&thread.id);
+                // Opened empty (a new conversation), it is seen from its start: every message
+                // of it comes after, nothing is older. A thread that arrives with messages
+                // (moved to the customer at `auth`) carries only its newest ones.
+                if thread.messages.is_empty() {
+                    self.history.complete(&thread.id);
+                }
                 self.conversations.open_thread(thread);
             }
             Event::ThreadStatus { thread_id, status } => {

@@ -107,7 +107,7 @@ impl FakeServer {
         format!("{prefix}{}", self.next_id)
     }
 
-    fn emit(&mut self, event: Event) {
+    pub fn emit(&mut self, event: Event) {
         let seq = self.events.len() as u64 + 1;
         self.events.push((seq, event.clone()));
         self.outbound.push_back(ServerFrame::Event { seq, event });
