@@ -29,6 +29,10 @@ npx --no-install wasm-opt -Oz --converge --low-memory-unused --enable-bulk-memor
   pkg/livechat_widget_bg.wasm -o pkg/livechat_widget_bg.wasm
 # Short names for the wasm's imports and exports, in the wasm and the glue alike.
 node scripts/minify-wasm-names.mjs pkg/livechat_widget_bg.wasm pkg/livechat_widget.js
+# The renamed glue and wasm instantiate together (a name missed above is a LinkError here).
+node --no-warnings --input-type=module -e "import { readFileSync } from 'node:fs';
+const glue = await import('./pkg/livechat_widget.js');
+glue.initSync({ module: readFileSync('pkg/livechat_widget_bg.wasm') });"
 cp pkg/livechat_widget_bg.wasm www/widget/livechat.d.ts dist/widget/
 # The 30 language tables other than en-US, loaded by the widget when needed (src/i18n.rs).
 rm -rf dist/widget/i18n

@@ -7,7 +7,8 @@
 // renames them in the wasm (`$`, `a`, `Ab` …) and prints the mapping; this script applies the
 // same mapping to the glue, in exactly the three places the glue uses those names:
 //   - import keys: `  __wbg_foo_0123456789abcdef: function(` in `__wbg_get_imports`,
-//   - the import module: `"./livechat_widget_bg.js": import0`,
+//   - the import module: `"./livechat_widget_bg.js": import0`, renamed to a tag of the build
+//     (below: a glue and a wasm of two builds must not instantiate together),
 //   - exports: `wasm.name`.
 // It fails (and the build with it) if any name is not found exactly where expected, or is
 // left over afterwards. Measured: -2.9 KB gzip of wasm, see docs/performance.md.
@@ -15,6 +16,7 @@
 // Usage: node scripts/minify-wasm-names.mjs <in.wasm> <glue.js>   (both rewritten in place)
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 
 const [wasmPath, gluePath] = process.argv.slice(2);
 if (!wasmPath || !gluePath) {
@@ -42,17 +44,22 @@ for (const [module, name, short] of map.imports) {
   if (!found || found.length !== 1) fail(`import ${name}: ${found ? found.length : 0} keys in the glue, expected 1`);
   glue = glue.replace(key, (_, pre, post) => `${pre}${JSON.stringify(short)}${post}`);
 }
-// The modules are renamed too: the wasm's import module names ("./livechat_widget_bg.js")
-// map to short ones in the order binaryen printed them; the glue has one module object.
+// The import module is renamed to a tag of this build (8 hex digits of the minified wasm's
+// sha256), in the wasm and the glue: a glue and a wasm of two builds (an old loader's cached
+// glue with a newly fetched wasm, after a deploy) then fail to instantiate (a LinkError, which
+// the loader reports as load_failed) instead of wiring one build's functions to the other's
+// slots, as the short names alone would allow (`$`, `a`, `Ab` … are the same in every build).
 if (modules.size !== 1) fail(`expected one import module, got ${[...modules].join(', ')}`);
 const [oldModule] = modules;
 const modLine = `${JSON.stringify(oldModule)}: import0`;
 if (glue.split(modLine).length !== 2) fail(`the glue does not name the module ${oldModule} once`);
-const newModule = moduleName(out, oldModule);
-glue = glue.replace(modLine, `${JSON.stringify(newModule)}: import0`);
+const minified = readFileSync(out);
+const tag = createHash('sha256').update(minified).digest('hex').slice(0, 8);
+writeFileSync(out, renameModules(minified, tag));
+glue = glue.replace(modLine, `${JSON.stringify(tag)}: import0`);
 for (const [name, short] of map.exports) {
   const use = new RegExp(`\\bwasm\\.${escape(name)}\\b`, 'g');
-  glue = glue.replace(use, `wasm[${JSON.stringify(short)}]`);
+  glue = glue.replace(use, () => `wasm[${JSON.stringify(short)}]`);
   if (new RegExp(`\\bwasm\\.${escape(name)}\\b`).test(glue)) fail(`export ${name} still used`);
 }
 for (const [, name] of map.imports) {
@@ -60,35 +67,39 @@ for (const [, name] of map.imports) {
 }
 writeFileSync(gluePath, glue);
 renameSync(out, wasmPath);
-console.log(`minify-wasm-names: ${map.imports.length} imports, ${map.exports.length} exports, module ${JSON.stringify(oldModule)} -> ${JSON.stringify(newModule)}`);
+console.log(`minify-wasm-names: ${map.imports.length} imports, ${map.exports.length} exports, import module ${JSON.stringify(tag)}`);
 
-/** The one import module name left in the minified wasm (read from its import section). */
-function moduleName(path, old) {
-  const b = readFileSync(path);
+/** `wasm` with every import's module name replaced by `name` (the import section re-encoded). */
+function renameModules(b, name) {
   let i = 8; // magic + version
-  const leb = () => { let r = 0, s = 0, x; do { x = b[i++]; r |= (x & 0x7f) << s; s += 7; } while (x & 0x80); return r >>> 0; };
-  const str = () => { const n = leb(); const s = b.toString('utf8', i, i + n); i += n; return s; };
+  const leb = () => { let r = 0, sh = 0, x; do { x = b[i++]; r |= (x & 0x7f) << sh; sh += 7; } while (x & 0x80); return r >>> 0; };
+  const str = () => { const n = leb(); i += n; };
+  const encLeb = (n) => { const o = []; do { let x = n & 0x7f; n >>>= 7; if (n) x |= 0x80; o.push(x); } while (n); return Buffer.from(o); };
+  const encStr = (t) => { const u = Buffer.from(t, 'utf8'); return Buffer.concat([encLeb(u.length), u]); };
   while (i < b.length) {
+    const start = i;
     const id = b[i++];
     const size = leb();
     const end = i + size;
-    if (id === 2) {
-      const names = new Set();
-      const count = leb();
-      for (let k = 0; k < count; k++) {
-        names.add(str());
-        str();
-        const kind = b[i++];
-        if (kind === 0) leb(); // function: type index
-        else if (kind === 1) { i++; const f = leb(); leb(); if (f & 1) leb(); } // table
-        else if (kind === 2) { const f = leb(); leb(); if (f & 1) leb(); } // memory
-        else if (kind === 3) { i++; i++; } // global: type, mutability
-        else fail(`import kind ${kind}`);
-      }
-      if (names.size !== 1 || names.has(old)) fail(`import modules after minifying: ${[...names].join(', ')}`);
-      return [...names][0];
+    if (id !== 2) { i = end; continue; }
+    const parts = [];
+    const count = leb();
+    parts.push(encLeb(count));
+    for (let k = 0; k < count; k++) {
+      str(); // module
+      const fieldStart = i;
+      str();
+      const kind = b[i++];
+      if (kind === 0) leb(); // function: type index
+      else if (kind === 1) { i++; const f = leb(); leb(); if (f & 1) leb(); } // table: reftype, limits
+      else if (kind === 2) { const f = leb(); leb(); if (f & 1) leb(); } // memory: limits
+      else if (kind === 3) { i += 2; } // global: type, mutability
+      else fail(`import kind ${kind}`);
+      parts.push(encStr(name), b.subarray(fieldStart, i));
     }
-    i = end;
+    if (i !== end) fail('import section not read to its end');
+    const section = Buffer.concat(parts);
+    return Buffer.concat([b.subarray(0, start), Buffer.from([2]), encLeb(section.length), section, b.subarray(end)]);
   }
   fail('no import section');
 }
