@@ -337,6 +337,7 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     let r = http(srv.addr, "GET", "/widget/livechat.js", &[], None).await;
     assert_eq!(r.text(), "/* loader */");
     assert_eq!(r.header("cache-control"), Some("max-age=0, stale-while-revalidate=86400"));
+    assert_eq!(r.header("vary"), Some("Accept-Encoding"), "the same for every page without ?id=");
     let r = http(srv.addr, "GET", "/livechat.js", &[], None).await;
     assert_eq!(r.header("cache-control"), Some("no-cache"));
     // `?id=` of a widget: its launcher preset (colour, default language) in front of the

@@ -28,27 +28,35 @@ pub fn preset(app: &App, uri: &Uri, headers: &HeaderMap) -> Option<String> {
             return None;
         }
     }
-    let preset = serde_json::json!({ "id": w.id, "color": w.color, "default_language": w.default_language });
-    Some(format!("import.meta.lc={preset};\n"))
+    Some(statement(&w.id, &w.color, &w.default_language))
 }
 
-/// What [`with_preset`] made, kept per (preset, loader file, encoding): every page view of
-/// a returning visitor revalidates the loader, and each answer (a 304 too) needs the bytes'
-/// validator; gzip at level 9 is ~1 ms of CPU. A handful of entries per widget.
-type Made = (Vec<u8>, Option<Encoding>, String);
-static MADE: std::sync::Mutex<Vec<((String, u64, std::time::SystemTime, bool), std::sync::Arc<Made>)>> =
-    std::sync::Mutex::new(Vec::new());
-const MADE_MAX: usize = 64;
+/// `import.meta.lc={…};` with the launcher's look. JSON is JavaScript but for two characters
+/// that engines before ES2019 refuse in a string literal (a syntax error would stop the
+/// whole loader): those are escaped.
+fn statement(id: &str, color: &str, default_language: &str) -> String {
+    let preset = serde_json::json!({ "id": id, "color": color, "default_language": default_language });
+    let preset = preset.to_string().replace('\u{2028}', "\\u2028").replace('\u{2029}', "\\u2029");
+    format!("import.meta.lc={preset};\n")
+}
 
-/// [`with_preset`] of the loader file at `path` (its length and modification time
-/// identify it), from [`MADE`] when made before.
+/// What [`with_preset`] made, kept per (preset, sha256 of the loader file, encoding): every
+/// page view of a returning visitor revalidates the loader, and each answer (a 304 too)
+/// needs the bytes' validator; gzip at level 9 is ~1 ms of CPU, the file read and its hash
+/// ~0.05 ms. Two entries per widget (gzip or not) per loader build; the oldest go first.
+type Made = (Vec<u8>, Option<Encoding>, String);
+type MadeKey = (String, [u8; 32], bool);
+static MADE: std::sync::Mutex<Vec<(MadeKey, std::sync::Arc<Made>)>> = std::sync::Mutex::new(Vec::new());
+const MADE_MAX: usize = 1024;
+
+/// [`with_preset`] of the loader file at `path`, from [`MADE`] when made before.
 pub async fn made(preset: &str, path: &std::path::Path, accepted: &[Encoding]) -> Option<std::sync::Arc<Made>> {
-    let meta = tokio::fs::metadata(path).await.ok()?;
-    let key = (preset.to_string(), meta.len(), meta.modified().ok()?, accepted.contains(&Encoding::Gzip));
+    use sha2::{Digest, Sha256};
+    let raw = tokio::fs::read(path).await.ok()?;
+    let key: MadeKey = (preset.to_string(), Sha256::digest(&raw).into(), accepted.contains(&Encoding::Gzip));
     if let Some((_, m)) = MADE.lock().ok()?.iter().find(|(k, _)| *k == key) {
         return Some(m.clone());
     }
-    let raw = tokio::fs::read(path).await.ok()?;
     let m = std::sync::Arc::new(with_preset(preset, &raw, accepted));
     let mut cache = MADE.lock().ok()?;
     if cache.len() >= MADE_MAX {
@@ -80,4 +88,21 @@ pub fn with_preset(preset: &str, loader: &[u8], accepted: &[Encoding]) -> Made {
         format!("\"p{hex}\"")
     };
     (body, encoding, etag)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement;
+
+    #[test]
+    fn the_preset_is_one_statement_of_plain_ascii_safe_json() {
+        let s = statement("w-1", "#0b57d0\u{2028}\u{2029}\"</script>", "de-DE");
+        assert_eq!(
+            s,
+            "import.meta.lc={\"color\":\"#0b57d0\\u2028\\u2029\\\"</script>\",\"default_language\":\"de-DE\",\"id\":\"w-1\"};\n"
+        );
+        let json = s.strip_prefix("import.meta.lc=").unwrap().strip_suffix(";\n").unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert_eq!(v["color"], "#0b57d0\u{2028}\u{2029}\"</script>");
+    }
 }

@@ -61,7 +61,9 @@ pub async fn serve(
     let (file, encoding, meta) = pick_representation(&path, meta, accepted).await;
     let loader = is_loader(&path);
     // The loader with a widget's launcher preset (`?id=`) is made per request, not a file.
-    let preset = if loader { super::loader::preset(&app, &uri, &headers) } else { None };
+    // Whether the answer depends on the page's origin (a preset asked for with `?id=`).
+    let preset_asked = loader && uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("id=")));
+    let preset = if preset_asked { super::loader::preset(&app, &uri, &headers) } else { None };
     let (etag, encoding, made) = match preset {
         Some(preset) => {
             let Some(made) = super::loader::made(&preset, &path, &accepted_encodings(accepted)).await else {
@@ -137,7 +139,7 @@ pub async fn serve(
     h.insert(
         header::VARY,
         // The loader's preset depends on the page's origin (transport/loader.rs).
-        HeaderValue::from_static(if loader { "Accept-Encoding, Origin" } else { "Accept-Encoding" }),
+        HeaderValue::from_static(if preset_asked { "Accept-Encoding, Origin" } else { "Accept-Encoding" }),
     );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         h.insert(header::ETAG, v);
