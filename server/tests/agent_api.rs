@@ -332,6 +332,8 @@ async fn demo_jwt_mint_and_health_and_static_files() {
     assert!(r.header("content-type").unwrap().starts_with("text/html"));
     let r = http(srv.addr, "GET", "/w.wasm", &[], None).await;
     assert_eq!(r.header("content-type"), Some("application/wasm"));
+    let r = http(srv.addr, "HEAD", "/w.wasm", &[], None).await;
+    assert_eq!((r.status, r.body.len(), r.header("content-length")), (200, 0, Some("4")), "HEAD: the GET's length, no body");
     // The loader (the snippet's fixed URL) is run from the cache while it revalidates; any
     // other file without a pinned `?v=` is revalidated before use.
     let r = http(srv.addr, "GET", "/widget/livechat.js", &[], None).await;

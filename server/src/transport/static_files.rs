@@ -87,12 +87,15 @@ pub async fn serve(
                 Err(_) => return not_found(),
             },
         };
+        let length = bytes.len();
         let mut r = Response::new(if method == Method::HEAD {
             Body::empty()
         } else {
             Body::from(bytes)
         });
         let h = r.headers_mut();
+        // A HEAD answer says how long the GET's body would be (an empty body says 0).
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime(&path)));
         h.insert(
             header::X_CONTENT_TYPE_OPTIONS,
