@@ -120,3 +120,35 @@ liveChat('set_language', 'de-DE', function (e, r) { window.__log.push({ name: 's
   assert.equal(later.error.code, 'load_failed');
   assertNoPageErrors(page);
 });
+
+test('a glue and a wasm of two builds (a cached loader after a deploy): the loader asks for both again and the widget starts', async () => {
+  // The first wasm request gets this build's wasm with another build's import module tag,
+  // as an older loader's cached glue would meet a newer wasm: they refuse to instantiate
+  // together. The loader then asks for both under new URLs and gets a matching pair.
+  const ctx = await env.browser.newContext();
+  env.contexts.push(ctx);
+  const wasm = readFileSync(join(REPO, 'dist', 'widget', 'livechat_widget_bg.wasm'));
+  // The build's tag: the import module name every import of the wasm carries (8 hex digits).
+  const counts = {};
+  for (const m of wasm.toString('latin1').matchAll(/\x08([0-9a-f]{8})/g)) counts[m[1]] = (counts[m[1]] || 0) + 1;
+  const [tag, times] = Object.entries(counts).sort((a, b) => b[1] - a[1])[0];
+  assert.ok(times > 100, `the tag names every import: ${tag} ${times}`);
+  const other = Buffer.from(wasm.toString('latin1').split(tag).join('0badc0de'), 'latin1');
+  assert.notDeepEqual(other, wasm);
+  const asked = [];
+  await ctx.route('**/widget/livechat_widget_bg.wasm*', async (route) => {
+    asked.push(new URL(route.request().url()).search);
+    if (asked.length === 1) await route.fulfill({ status: 200, contentType: 'application/wasm', body: other });
+    else await route.continue();
+  });
+  const page = await ctx.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(env.url('/e2e/plain.html'));
+  await waitLoaded(page);
+  const init = await call(page, 'init', WIDGET_ID);
+  assert.equal(init.error, null, JSON.stringify(init.error));
+  assert.equal(asked.length, 2, `the wasm asked for twice: ${JSON.stringify(asked)}`);
+  assert.match(asked[1], /again=1/);
+  assert.deepEqual(errors, []);
+});

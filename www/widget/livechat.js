@@ -37,11 +37,21 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
     }),
   };
   let loading;
+  // The glue and the wasm (named by content hash, `?v=`, by scripts/build-widget.sh).
+  const files = ['./livechat_widget.js', 'livechat_widget_bg.wasm'];
   const load = () => {
     if (loading) return;
     loading = 1;
-    const wasm = fetch(new URL('livechat_widget_bg.wasm', base));
-    import('./livechat_widget.js')
+    start(0);
+  };
+  const start = (again) => {
+    // A second try asks for both again under URLs no cache holds: after a deploy, this
+    // loader (an older build's, run from the cache) may find one of its build's files
+    // evicted and get the newer one, and a glue and a wasm of two builds refuse to
+    // instantiate together; the server's current pair does.
+    const url = (f) => (again ? f + (f.includes('?') ? '&' : '?') + 'again=1' : f);
+    const wasm = fetch(new URL(url(files[1]), base));
+    import(url(files[0]))
       // Instantiating and booting are separate tasks, so neither holds the page's main
       // thread for long (the first call into the wasm also compiles what it runs).
       .then((glue) => glue.default({ module_or_path: wasm }).then(() => new Promise((go) => setTimeout(go, 0))).then(() => {
@@ -53,6 +63,7 @@ if (!(stub && (stub.loaded || stub.loader))) { // loaded twice: the first copy r
       .catch((err) => {
         const text = String(err && err.message || err);
         const csp = /unsafe-eval|Content Security Policy|CSP|wasm-eval/i.test(text);
+        if (!again && !csp && !handoff.booted) return start(1);
         const message = csp
           ? "liveChat: this page's Content-Security-Policy blocks WebAssembly. Add 'wasm-unsafe-eval' to script-src (e.g. script-src 'self' 'wasm-unsafe-eval')."
           : 'liveChat: the widget failed to load: ' + text;
