@@ -12,9 +12,9 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # scripts/setup.sh): `-Cpanic=immediate-abort` (a panic is a trap: no panic formatting or
 # locations linked), std's `optimize_for_size`, no `Debug` output, no caller locations.
 # These are unstable options of the one stable toolchain, enabled with RUSTC_BOOTSTRAP for
-# this build only: -3.1 KB gzip (docs/performance.md). Without rust-src, a plain build.
-# A toolchain that refuses these options gets the plain build, with a warning (the size
-# guard in scripts/test.sh will then say by how much it is over).
+# this build only: -3.1 KB gzip (docs/performance.md). Without rust-src, or with a toolchain
+# that refuses these options, a plain build with a warning (the size guard in
+# scripts/test.sh then says by how much it is over).
 plain_build() {
   echo "build-widget.sh: $1: plain std, ~3 KB gzip larger" >&2
   cargo build -p livechat-widget --profile wasm-release --target wasm32-unknown-unknown --quiet

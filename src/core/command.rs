@@ -283,7 +283,13 @@ fn contextual(arg: Json) -> Result<Command, ApiError> {
         )));
     };
     let metadata = match obj.get("metadata") {
-        Some(Json::Object(m)) => m.clone(),
+        Some(value @ Json::Object(m)) => {
+            if m.is_empty() {
+                return Err(ApiError::invalid("send_contextual_data: metadata has no keys"));
+            }
+            check_data("metadata", value)?;
+            m.clone()
+        }
         None | Some(Json::Null) => {
             return Err(ApiError::invalid("send_contextual_data requires metadata (an object of key-value pairs)"))
         }
@@ -294,12 +300,6 @@ fn contextual(arg: Json) -> Result<Command, ApiError> {
             )))
         }
     };
-    if metadata.is_empty() {
-        return Err(ApiError::invalid("send_contextual_data: metadata has no keys"));
-    }
-    let wrapped = Json::Object(metadata);
-    check_data("metadata", &wrapped)?;
-    let Json::Object(metadata) = wrapped else { unreachable!("wrapped an object above") };
     let strategy = match opt_string(&obj, "send_contextual_data", "multiThreadStrategy")? {
         None => MultiThreadStrategy::Active,
         Some(name) => MultiThreadStrategy::parse(&name).ok_or_else(|| {

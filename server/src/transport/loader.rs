@@ -14,14 +14,13 @@
 
 use std::io::Write as _;
 
-use axum::http::{header, HeaderMap, Uri};
+use axum::http::{header, HeaderMap};
 
 use super::static_files::Encoding;
 use crate::App;
 
-/// The statement that carries `id`'s launcher preset, if the page may have it.
-pub fn preset(app: &App, uri: &Uri, headers: &HeaderMap) -> Option<String> {
-    let id = uri.query()?.split('&').find_map(|p| p.strip_prefix("id="))?;
+/// The statement that carries widget `id`'s launcher preset, if the page may have it.
+pub fn preset(app: &App, id: &str, headers: &HeaderMap) -> Option<String> {
     let w = app.config.widget(id)?;
     if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
         if !w.origin_allowed(origin) {

@@ -8,8 +8,8 @@
 //! the glue and the wasm) is cached for a year, `immutable`; everything else is
 //! `no-cache` (revalidated with `If-None-Match`: `304 Not Modified` instead of the bytes
 //! again), but the loader, which a returning visitor's browser runs from its cache while it
-//! revalidates in the background ([`LOADER_CACHE`]). Every file allows any origin to read it (CORS `*`): the widget is loaded
-//! from other sites' pages.
+//! revalidates in the background ([`LOADER_CACHE`]). Every file allows any origin to read
+//! it (CORS `*`): the widget is loaded from other sites' pages.
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -60,10 +60,11 @@ pub async fn serve(
         .unwrap_or("");
     let (file, encoding, meta) = pick_representation(&path, meta, accepted).await;
     let loader = is_loader(&path);
-    // The loader with a widget's launcher preset (`?id=`) is made per request, not a file.
-    // Whether the answer depends on the page's origin (a preset asked for with `?id=`).
-    let preset_asked = loader && uri.query().is_some_and(|q| q.split('&').any(|p| p.starts_with("id=")));
-    let preset = if preset_asked { super::loader::preset(&app, &uri, &headers) } else { None };
+    // `widget/livechat.js?id=<widget>`: the loader with that widget's launcher preset, made
+    // per request (transport/loader.rs); the answer then depends on the page's origin.
+    let preset_for = loader.then(|| query_param(&uri, "id")).flatten();
+    let preset_asked = preset_for.is_some();
+    let preset = preset_for.and_then(|id| super::loader::preset(&app, id, &headers));
     let (etag, encoding, made) = match preset {
         Some(preset) => {
             let Some(made) = super::loader::made(&preset, &path, &accepted_encodings(accepted)).await else {
@@ -164,11 +165,14 @@ fn is_loader(path: &Path) -> bool {
         && path.parent().and_then(Path::file_name).is_some_and(|d| d == "widget")
 }
 
+/// The first value of the query parameter `name`, as written (not percent-decoded).
+fn query_param<'a>(uri: &'a Uri, name: &str) -> Option<&'a str> {
+    uri.query()?.split('&').find_map(|p| p.strip_prefix(name)?.strip_prefix('='))
+}
+
 /// The `v` query parameter, when it looks like a hash prefix (8–64 hex digits).
 fn version_param(uri: &Uri) -> Option<&str> {
-    uri.query()?
-        .split('&')
-        .find_map(|p| p.strip_prefix("v="))
+    query_param(uri, "v")
         .filter(|v| (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
